@@ -1,0 +1,119 @@
+//! Request extractors whose refusals look like every other error: a JSON body read under the
+//! size limit and parsed with the failing JSON path named, and UUID path segments.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use crate::domain::codes;
+
+/// A JSON body of type `T`. Malformed JSON, wrong types and unknown enum values are `400
+/// INVALID_REQUEST` with the JSON path; a body over the limit is `413`.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    codes::REQUEST_TOO_LARGE,
+                    "the request body is larger than this server accepts",
+                )
+            } else {
+                ApiError::invalid_request(format!("could not read the request body: {rejection}"))
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses `bytes` as `T`, naming the JSON path of the first problem.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    de.end().map_err(|e| ApiError::invalid_request(format!("$: {e}")))?;
+    Ok(value)
+}
+
+/// Converts an already-parsed JSON value, naming the failing path under `prefix`.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value, prefix: &str) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let full = match (prefix.is_empty(), path.as_str()) {
+            (true, _) => path.clone(),
+            (false, ".") => prefix.to_string(),
+            (false, _) => format!("{prefix}.{path}"),
+        };
+        ApiError::invalid_request(format!("{full}: {}", e.inner()))
+    })
+}
+
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.inner();
+    if inner.is_syntax() || inner.is_eof() {
+        ApiError::invalid_request(format!("malformed JSON: {inner}"))
+    } else if path == "." {
+        ApiError::invalid_request(format!("$: {inner}"))
+    } else {
+        ApiError::invalid_request(format!("{path}: {inner}"))
+    }
+}
+
+/// A path segment that should be a UUID. Malformed ones are looked up as "not there", so a
+/// client cannot tell a typo from a resource of another tenant.
+pub fn path_uuid(segment: &str) -> Option<Uuid> {
+    Uuid::parse_str(segment).ok()
+}
+
+/// Path parameters; a segment that cannot be decoded is `400 INVALID_REQUEST`.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|e| ApiError::invalid_request(format!("path: {e}")))
+    }
+}
+
+/// Query parameters, refused in the common shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| ApiQuery(v))
+            .map_err(|e| ApiError::invalid_request(format!("query: {}", e.body_text())))
+    }
+}

@@ -1,0 +1,65 @@
+//! The HTTP edge: where a request enters. Routes, extractors, credentials and grants, and the
+//! one mapping from errors to responses.
+
+mod admin;
+mod associates;
+mod auth;
+mod context;
+mod customer_body;
+mod customers;
+pub mod error;
+mod extract;
+mod health;
+mod locks;
+mod lookup;
+mod optout;
+mod state;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+
+pub use auth::CACHE_TTL as CREDENTIAL_CACHE_TTL;
+pub use context::REQUEST_ID_HEADER;
+pub use state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings.http.body_limit_bytes;
+    let timeout = Duration::from_secs(state.settings.http.request_timeout_seconds);
+    Router::new()
+        .route("/healthz", get(health::alive))
+        .route("/readyz", get(health::ready))
+        .route(
+            "/customer/v2/department/{department}/customer",
+            post(customers::save).get(customers::search),
+        )
+        .route(
+            "/customer/v2/department/{department}/customer/{customer}",
+            get(customers::get),
+        )
+        .route(
+            "/communications/department/{department}/communicationType/{kind}/communicationValue/{value}/optoutstatus",
+            get(optout::read),
+        )
+        .route(
+            "/communications/department/{department}/optoutstatus",
+            post(optout::update),
+        )
+        .route(
+            "/manage/v2/departments/{department}/dealerAssociate/default",
+            get(associates::default_associate),
+        )
+        .route(
+            "/communications/department/{department}/user/{user}/customer/{customer}/lock",
+            post(locks::lock).delete(locks::unlock),
+        )
+        .nest("/admin/v1", admin::router())
+        .fallback(context::not_found)
+        .method_not_allowed_fallback(context::method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(from_fn_with_state(timeout, context::request_context))
+        .with_state(state)
+}

@@ -1,0 +1,175 @@
+//! `herald demo`: a demo dealer with a department, a user, a customer and a credential, written
+//! straight to the configured database (idempotent: fixed UUIDs, found before created), then a
+//! ready-to-run `curl` of the seed's first example.
+//!
+//! The demo credential's password is only ever stored hashed, so each run issues it a fresh
+//! one (and a fresh webhook secret) and prints it.
+
+use time::OffsetDateTime;
+use uuid::{Uuid, uuid};
+
+use crate::config::Settings;
+use crate::domain::credential::{Grant, IssuedCredential, Level, Scope};
+use crate::domain::customer::{
+    ContactOrigin, Customer, CustomerEmail, CustomerPhone, EmailLabel, PhoneLabel,
+};
+use crate::domain::directory::{Dealer, Department, DepartmentSettings, User};
+use crate::domain::{EmailAddress, PhoneNumber};
+use crate::store::{self, Store};
+
+pub const DEALER: Uuid = uuid!("de000000-0000-4000-8000-000000000001");
+pub const DEPARTMENT: Uuid = uuid!("de000000-0000-4000-8000-000000000002");
+pub const DEFAULT_USER: Uuid = uuid!("de000000-0000-4000-8000-000000000003");
+pub const USER: Uuid = uuid!("de000000-0000-4000-8000-000000000004");
+pub const CUSTOMER: Uuid = uuid!("de000000-0000-4000-8000-000000000005");
+pub const USERNAME: &str = "demo";
+
+const ALL_SCOPES: [Scope; 8] = [
+    Scope::MessageCreate,
+    Scope::MessageRead,
+    Scope::CustomerSearch,
+    Scope::CustomerUpdate,
+    Scope::OptoutStatusRead,
+    Scope::OptoutStatusUpdate,
+    Scope::DefaultDealerAssociateRead,
+    Scope::MessageOverrideOptout,
+];
+
+pub struct DemoCredential {
+    pub username: String,
+    pub password: String,
+    pub webhook_secret: String,
+}
+
+/// Creates whatever of the demo directory is missing and issues the demo credential a new
+/// secret.
+pub async fn seed(store: &dyn Store) -> anyhow::Result<DemoCredential> {
+    let now = OffsetDateTime::now_utc();
+    let dealer = Dealer { uuid: DEALER, name: "Demo Motors".into() };
+    if store.dealer(DEALER).await?.is_none() {
+        store.insert_dealer(&dealer).await?;
+    }
+    if store.department(DEPARTMENT).await?.is_none() {
+        let default_user = User { uuid: DEFAULT_USER, ..User::default_for(&dealer, DEPARTMENT, "Service") };
+        let settings = DepartmentSettings {
+            text_sender_number: Some(PhoneNumber::parse("+14155550100")?),
+            email_sender: Some(EmailAddress::parse("service@demo-motors.example.com")?),
+            email_sender_name: Some("Demo Motors Service".into()),
+            footer: Some("Demo Motors, 1 Main St, Springfield".into()),
+            ..DepartmentSettings::default()
+        };
+        let department = Department {
+            uuid: DEPARTMENT,
+            dealer_uuid: DEALER,
+            name: "Service".into(),
+            settings,
+            default_user_uuid: DEFAULT_USER,
+        };
+        store.insert_department(&department, &default_user).await?;
+    }
+    if store.user(USER).await?.is_none() {
+        store
+            .insert_user(&User {
+                uuid: USER,
+                department_uuid: DEPARTMENT,
+                first_name: "Sarah".into(),
+                last_name: "Johnson".into(),
+                email: Some(EmailAddress::parse("sarah.johnson@demo-motors.example.com")?),
+                can_text: true,
+                can_email: true,
+                is_default: false,
+            })
+            .await?;
+    }
+    if store.customer(DEALER, CUSTOMER).await?.is_none() {
+        // Imported as from the DMS, so the number starts OPTED_IN and example 1 goes out.
+        let customer = Customer {
+            uuid: CUSTOMER,
+            dealer_uuid: DEALER,
+            first_name: Some("John".into()),
+            last_name: Some("Doe".into()),
+            company: None,
+            customer_key: Some("DMS-1001".into()),
+            phone_numbers: vec![CustomerPhone {
+                phone_number: PhoneNumber::parse("1234567890")?,
+                label: PhoneLabel::Cell,
+                ok_to_text: true,
+                is_preferred: true,
+            }],
+            emails: vec![CustomerEmail {
+                email_address: EmailAddress::parse("customer@example.com")?,
+                label: EmailLabel::Home,
+                ok_to_email: true,
+                do_not_cc: false,
+                is_preferred: true,
+            }],
+        };
+        store.save_customer(&customer, ContactOrigin::DmsImport, now).await?;
+    }
+    let grants = ALL_SCOPES
+        .iter()
+        .map(|&scope| Grant { scope, level: Level::Dealer, uuid: DEALER })
+        .collect();
+    let issued = IssuedCredential::generate_for(USERNAME.into(), grants);
+    store.put_credential(&issued.credential, now).await?;
+    Ok(DemoCredential {
+        username: issued.credential.username.clone(),
+        webhook_secret: issued.credential.webhook_secret.expose().to_string(),
+        password: issued.password,
+    })
+}
+
+pub async fn run(settings: &Settings) -> anyhow::Result<()> {
+    let store = store::connect(&settings.database_url).await?;
+    store.migrate().await?;
+    let credential = seed(store.as_ref()).await?;
+    let base = format!("http://{}", settings.listen);
+    println!(
+        r#"Herald demo data is ready in {database:?}.
+
+  dealer       {DEALER}  Demo Motors
+  department   {DEPARTMENT}  Service (texts from +14155550100)
+  user         {USER}  Sarah Johnson
+  default user {DEFAULT_USER}
+  customer     {CUSTOMER}  John Doe, +11234567890, customer@example.com
+
+  username       {username}
+  password       {password}
+  webhookSecret  {secret}
+  (a new password is issued each time `herald demo` runs)
+
+Start Herald (`herald serve`), then send the seed's example 1:
+
+curl --location --request POST '{base}/communications/department/{DEPARTMENT}/user/{USER}/customer/{CUSTOMER}/message' \
+--header 'accept: application/json' \
+-u "{username}:{password}" \
+--header 'Content-Type: application/json' \
+--data-raw '{{
+"messageAttributes": {{
+"body": "Hi John, your vehicle service appointment is confirmed for tomorrow at 10 AM. See you then!",
+"isManual": true,
+"protocol": "TEXT",
+"type": "OUTGOING"
+}},
+"messageSendingAttributes": {{
+"communicationValueOfCustomer": "1234567890",
+"sendSynchronously": false,
+"callbackURL": "https://your-domain.com/webhook/message-status",
+"callbackMetaData": {{
+"appointmentId": "12345",
+"source": "appointment-reminder"
+}},
+"addTCPAFooter": true,
+"addSignature": true,
+"addFooter": false,
+"sendVCard": false
+}}
+}}'
+"#,
+        database = settings.database_url,
+        username = credential.username,
+        password = credential.password,
+        secret = credential.webhook_secret,
+    );
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! The error and warning codes clients see. The seed's codes are kept exactly; the few Herald
+//! adds for its own endpoints follow the same style.
+
+// Seed: common errors.
+pub const MISSING_MESSAGE_ATTRIBUTES: &str = "MISSING_MESSAGE_ATTRIBUTES";
+pub const INVALID_USER: &str = "INVALID_USER";
+pub const MISSING_MESSAGE_TYPE: &str = "MISSING_MESSAGE_TYPE";
+pub const MISSING_MESSAGE_PROTOCOL: &str = "MISSING_MESSAGE_PROTOCOL";
+pub const MISSING_IS_MANUAL: &str = "MISSING_IS_MANUAL";
+pub const MISSING_MESSAGE_BODY: &str = "MISSING_MESSAGE_BODY";
+pub const INVALID_COMMUNICATION_VALUE: &str = "INVALID_COMMUNICATION_VALUE";
+pub const OPTED_OUT_COMMUNICATION_VALUE: &str = "OPTED_OUT_COMMUNICATION_VALUE";
+pub const COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE: &str =
+    "COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE";
+pub const USER_DOES_NOT_HAVE_AUTHORITY: &str = "USER_DOES_NOT_HAVE_AUTHORITY";
+pub const CUSTOMER_LOCKED: &str = "CUSTOMER_LOCKED";
+pub const RATE_LIMIT_REACHED: &str = "RATE_LIMIT_REACHED";
+pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+pub const INVALID_CUSTOMER: &str = "INVALID_CUSTOMER";
+
+// Herald: credentials, request shape and its own endpoints.
+pub const INVALID_CREDENTIALS: &str = "INVALID_CREDENTIALS";
+pub const INSUFFICIENT_SCOPE: &str = "INSUFFICIENT_SCOPE";
+pub const INVALID_REQUEST: &str = "INVALID_REQUEST";
+pub const REQUEST_TOO_LARGE: &str = "REQUEST_TOO_LARGE";
+pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
+pub const NOT_FOUND: &str = "NOT_FOUND";
+pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+pub const ADMIN_API_DISABLED: &str = "ADMIN_API_DISABLED";
+pub const INVALID_ADMIN_TOKEN: &str = "INVALID_ADMIN_TOKEN";
+pub const INVALID_DEALER: &str = "INVALID_DEALER";
+pub const INVALID_DEPARTMENT: &str = "INVALID_DEPARTMENT";
+pub const INVALID_GRANT: &str = "INVALID_GRANT";
+pub const NOT_IMPLEMENTED: &str = "NOT_IMPLEMENTED";

@@ -1,0 +1,13 @@
+//! Pure types and rules, no I/O. Every value here was parsed once at the edge; the rest of
+//! Herald cannot hold an invalid phone number, email address or grant.
+
+pub mod codes;
+pub mod credential;
+pub mod customer;
+pub mod directory;
+pub mod email;
+pub mod optout;
+pub mod phone;
+
+pub use email::EmailAddress;
+pub use phone::PhoneNumber;

@@ -1,0 +1,15 @@
+//! Herald: a self-hosted dealership Communications API.
+//!
+//! A request enters at [`api`], is judged by [`domain`], and is kept by [`store`].
+//! [`app`] wires them into one process; [`config`] says how it is set up.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod store;
+pub mod telemetry;
+
+pub use app::Application;
+pub use config::Settings;

@@ -1,0 +1,205 @@
+//! The persistence boundary. Handlers and workers talk to [`Store`] only; each backend lives in
+//! its own module with its own migrations, and one conformance suite (`tests/store`) runs
+//! against every backend so they cannot drift apart.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::config::{Backend, DatabaseUrl};
+use crate::domain::credential::Credential;
+use crate::domain::customer::{ContactOrigin, Customer};
+use crate::domain::directory::{Dealer, Department, User};
+use crate::domain::optout::{OptEvent, OptSource, OptStatus};
+use crate::domain::{EmailAddress, PhoneNumber};
+
+pub mod sqlite;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A backend-neutral storage failure. Its details are for the log, never for a client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+}
+
+/// A customer lock held by one user until it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerLock {
+    pub customer_uuid: Uuid,
+    pub user_uuid: Uuid,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockOutcome {
+    /// The lock is now held by the asking user (new, or extended).
+    Held(CustomerLock),
+    /// Another user holds an unexpired lock.
+    HeldByOther(CustomerLock),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnlockOutcome {
+    Released,
+    NotLocked,
+    HeldByOther(CustomerLock),
+}
+
+/// One requested change to an opt state.
+#[derive(Debug, Clone, Copy)]
+pub struct OptChange<'a> {
+    pub phone: &'a PhoneNumber,
+    pub event: OptEvent,
+    pub source: OptSource,
+}
+
+/// A row of a number's opt history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptHistoryEntry {
+    pub event: String,
+    pub source: String,
+    pub state: String,
+    pub at: OffsetDateTime,
+}
+
+/// What a customer search matches on; built by the API from one search term.
+#[derive(Debug, Clone)]
+pub struct CustomerQuery {
+    /// Matched against first name, last name, "first last", company (substring, any case)
+    /// and customer key (exact).
+    pub text: String,
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<EmailAddress>,
+    pub limit: u32,
+}
+
+/// Everything Herald keeps. Split by subject so each backend implements it file by file.
+pub trait Store: Lifecycle + DirectoryStore + CredentialStore + CustomerStore + ComplianceStore {}
+impl<T> Store for T where T: Lifecycle + DirectoryStore + CredentialStore + CustomerStore + ComplianceStore
+{}
+
+#[async_trait]
+pub trait Lifecycle: Send + Sync + 'static {
+    /// Runs this backend's pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait DirectoryStore: Send + Sync + 'static {
+    async fn insert_dealer(&self, dealer: &Dealer) -> StoreResult<()>;
+    async fn dealer(&self, uuid: Uuid) -> StoreResult<Option<Dealer>>;
+    /// Inserts a department together with its default associate, in one transaction.
+    async fn insert_department(&self, department: &Department, default_user: &User)
+    -> StoreResult<()>;
+    async fn department(&self, uuid: Uuid) -> StoreResult<Option<Department>>;
+    /// Replaces a department's name and settings.
+    async fn update_department(&self, department: &Department) -> StoreResult<()>;
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn user(&self, uuid: Uuid) -> StoreResult<Option<User>>;
+}
+
+#[async_trait]
+pub trait CredentialStore: Send + Sync + 'static {
+    /// Inserts a credential, or replaces the secret, webhook secret and grants of the one with
+    /// the same username (and un-revokes it).
+    async fn put_credential(&self, credential: &Credential, now: OffsetDateTime)
+    -> StoreResult<()>;
+    async fn credential(&self, username: &str) -> StoreResult<Option<Credential>>;
+    /// Returns false when no such credential exists.
+    async fn revoke_credential(&self, username: &str, now: OffsetDateTime) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait CustomerStore: Send + Sync + 'static {
+    /// Inserts or replaces a customer with its numbers and addresses, and gives numbers from a
+    /// DMS import their opt-in, all in one transaction.
+    async fn save_customer(
+        &self,
+        customer: &Customer,
+        origin: ContactOrigin,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// The customer, if it exists and belongs to `dealer`.
+    async fn customer(&self, dealer: Uuid, uuid: Uuid) -> StoreResult<Option<Customer>>;
+    async fn customer_by_key(&self, dealer: Uuid, key: &str) -> StoreResult<Option<Customer>>;
+    async fn search_customers(&self, dealer: Uuid, query: &CustomerQuery)
+    -> StoreResult<Vec<Customer>>;
+    /// Sets `okToEmail` on every address equal to `email` among the dealer's customers;
+    /// returns how many were changed.
+    async fn set_ok_to_email(
+        &self,
+        dealer: Uuid,
+        email: &EmailAddress,
+        ok: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64>;
+    /// The `okToEmail` flags of `email` among the dealer's customers (empty when unknown).
+    async fn ok_to_email_flags(&self, dealer: Uuid, email: &EmailAddress)
+    -> StoreResult<Vec<bool>>;
+}
+
+#[async_trait]
+pub trait ComplianceStore: Send + Sync + 'static {
+    async fn opt_status(&self, dealer: Uuid, phone: &PhoneNumber) -> StoreResult<OptStatus>;
+    /// Applies the changes in order, in one transaction, recording each in the history;
+    /// returns the resulting status of each number.
+    async fn apply_opt_changes(
+        &self,
+        dealer: Uuid,
+        changes: &[OptChange<'_>],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<OptStatus>>;
+    async fn opt_history(&self, dealer: Uuid, phone: &PhoneNumber)
+    -> StoreResult<Vec<OptHistoryEntry>>;
+    /// Takes or extends `lock` unless another user holds an unexpired one.
+    async fn lock_customer(&self, lock: &CustomerLock, now: OffsetDateTime)
+    -> StoreResult<LockOutcome>;
+    async fn unlock_customer(
+        &self,
+        customer: Uuid,
+        user: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<UnlockOutcome>;
+    /// The unexpired lock on a customer, if any.
+    async fn customer_lock(&self, customer: Uuid, now: OffsetDateTime)
+    -> StoreResult<Option<CustomerLock>>;
+    async fn add_to_blacklist(
+        &self,
+        dealer: Uuid,
+        emails: &[EmailAddress],
+        domains: &[String],
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Whether the dealer's own list names this address or its domain.
+    async fn is_blacklisted(&self, dealer: Uuid, email: &EmailAddress) -> StoreResult<bool>;
+}
+
+/// Opens the store a database URL names (creating an SQLite file if needed). Does not migrate.
+pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
+    match url.backend()? {
+        Backend::Sqlite => Ok(Arc::new(sqlite::SqliteStore::connect(url.expose()).await?)),
+        Backend::Postgres => anyhow::bail!(
+            "PostgreSQL support is not built yet; use a sqlite:// database_url"
+        ),
+    }
+}
+
+/// `herald migrate`: brings the schema up to date and exits.
+pub async fn migrate_only(url: &DatabaseUrl) -> anyhow::Result<()> {
+    let store = connect(url).await?;
+    store.migrate().await?;
+    tracing::info!(database = ?url, "migrations applied");
+    Ok(())
+}
