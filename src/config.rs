@@ -191,14 +191,14 @@ impl Settings {
         Self::load_from(file, Serialized::defaults(serde_json::json!({})))
     }
 
-    fn load_from(
-        file: Option<&Path>,
-        env: impl figment::Provider,
-    ) -> Result<Self, ConfigError> {
+    fn load_from(file: Option<&Path>, env: impl figment::Provider) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Toml::string(DEFAULTS));
         if let Some(path) = file {
             if !path.exists() {
-                return Err(ConfigError(format!("config file {} not found", path.display())));
+                return Err(ConfigError(format!(
+                    "config file {} not found",
+                    path.display()
+                )));
             }
             figment = figment.merge(Toml::file(path));
         }
@@ -232,7 +232,9 @@ impl Settings {
             ));
         }
         if self.email.provider == EmailProviderKind::Smtp && self.email.smtp.url.is_none() {
-            return Err(ConfigError("email.provider = \"smtp\" needs email.smtp.url".into()));
+            return Err(ConfigError(
+                "email.provider = \"smtp\" needs email.smtp.url".into(),
+            ));
         }
         Ok(())
     }

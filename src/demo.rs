@@ -45,12 +45,18 @@ pub struct DemoCredential {
 /// secret.
 pub async fn seed(store: &dyn Store) -> anyhow::Result<DemoCredential> {
     let now = OffsetDateTime::now_utc();
-    let dealer = Dealer { uuid: DEALER, name: "Demo Motors".into() };
+    let dealer = Dealer {
+        uuid: DEALER,
+        name: "Demo Motors".into(),
+    };
     if store.dealer(DEALER).await?.is_none() {
         store.insert_dealer(&dealer).await?;
     }
     if store.department(DEPARTMENT).await?.is_none() {
-        let default_user = User { uuid: DEFAULT_USER, ..User::default_for(&dealer, DEPARTMENT, "Service") };
+        let default_user = User {
+            uuid: DEFAULT_USER,
+            ..User::default_for(&dealer, DEPARTMENT, "Service")
+        };
         let settings = DepartmentSettings {
             text_sender_number: Some(PhoneNumber::parse("+14155550100")?),
             email_sender: Some(EmailAddress::parse("service@demo-motors.example.com")?),
@@ -74,7 +80,9 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<DemoCredential> {
                 department_uuid: DEPARTMENT,
                 first_name: "Sarah".into(),
                 last_name: "Johnson".into(),
-                email: Some(EmailAddress::parse("sarah.johnson@demo-motors.example.com")?),
+                email: Some(EmailAddress::parse(
+                    "sarah.johnson@demo-motors.example.com",
+                )?),
                 can_text: true,
                 can_email: true,
                 is_default: false,
@@ -104,11 +112,17 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<DemoCredential> {
                 is_preferred: true,
             }],
         };
-        store.save_customer(&customer, ContactOrigin::DmsImport, now).await?;
+        store
+            .save_customer(&customer, ContactOrigin::DmsImport, now)
+            .await?;
     }
     let grants = ALL_SCOPES
         .iter()
-        .map(|&scope| Grant { scope, level: Level::Dealer, uuid: DEALER })
+        .map(|&scope| Grant {
+            scope,
+            level: Level::Dealer,
+            uuid: DEALER,
+        })
         .collect();
     let issued = IssuedCredential::generate_for(USERNAME.into(), grants);
     store.put_credential(&issued.credential, now).await?;

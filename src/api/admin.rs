@@ -41,7 +41,9 @@ pub struct Created {
 fn required_name(name: Option<String>, field: &str) -> Result<String, ApiError> {
     let name = name.map(|n| n.trim().to_string()).unwrap_or_default();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid_request(format!("{field}: required, 1 to 200 characters")));
+        return Err(ApiError::invalid_request(format!(
+            "{field}: required, 1 to 200 characters"
+        )));
     }
     Ok(name)
 }
@@ -69,7 +71,10 @@ async fn create_dealer(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<NewDealer>,
 ) -> ApiResult<Created> {
-    let dealer = Dealer { uuid: Uuid::new_v4(), name: required_name(body.name, "name")? };
+    let dealer = Dealer {
+        uuid: Uuid::new_v4(),
+        name: required_name(body.name, "name")?,
+    };
     state.store.insert_dealer(&dealer).await?;
     Ok(Reply::ok(Created { uuid: dealer.uuid }))
 }
@@ -106,8 +111,14 @@ async fn create_department(
         settings,
         default_user_uuid: default_user.uuid,
     };
-    state.store.insert_department(&department, &default_user).await?;
-    Ok(Reply::ok(CreatedDepartment { uuid: department.uuid, default_user_uuid: default_user.uuid }))
+    state
+        .store
+        .insert_department(&department, &default_user)
+        .await?;
+    Ok(Reply::ok(CreatedDepartment {
+        uuid: department.uuid,
+        default_user_uuid: default_user.uuid,
+    }))
 }
 
 #[derive(Serialize)]
@@ -193,9 +204,15 @@ async fn create_user(
     ApiJson(body): ApiJson<NewUser>,
 ) -> ApiResult<Created> {
     let department = department(&state, &segment).await?;
-    let email = match body.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+    let email = match body
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
         Some(e) => Some(
-            EmailAddress::parse(e).map_err(|err| ApiError::invalid_request(format!("email: {err}")))?,
+            EmailAddress::parse(e)
+                .map_err(|err| ApiError::invalid_request(format!("email: {err}")))?,
         ),
         None => None,
     };
@@ -242,15 +259,25 @@ async fn create_credential(
         if !exists {
             problems.push(ErrorItem::new(
                 codes::INVALID_GRANT,
-                format!("grants[{i}].uuid: no {} {}", grant.level.as_str(), grant.uuid),
+                format!(
+                    "grants[{i}].uuid: no {} {}",
+                    grant.level.as_str(),
+                    grant.uuid
+                ),
             ));
         }
     }
     if !problems.is_empty() {
-        return Err(ApiError::from_items(axum::http::StatusCode::BAD_REQUEST, problems));
+        return Err(ApiError::from_items(
+            axum::http::StatusCode::BAD_REQUEST,
+            problems,
+        ));
     }
     let issued = IssuedCredential::generate(body.grants);
-    state.store.put_credential(&issued.credential, OffsetDateTime::now_utc()).await?;
+    state
+        .store
+        .put_credential(&issued.credential, OffsetDateTime::now_utc())
+        .await?;
     tracing::info!(username = %issued.credential.username, "credential issued");
     Ok(Reply::ok(IssuedView {
         username: issued.credential.username.clone(),
@@ -269,10 +296,16 @@ async fn revoke_credential(
     State(state): State<AppState>,
     ApiPath(username): ApiPath<String>,
 ) -> ApiResult<Revoked> {
-    let found = state.store.revoke_credential(&username, OffsetDateTime::now_utc()).await?;
+    let found = state
+        .store
+        .revoke_credential(&username, OffsetDateTime::now_utc())
+        .await?;
     state.credentials.invalidate(&username);
     if !found {
-        return Err(ApiError::not_found(codes::INVALID_CREDENTIALS, "no such credential"));
+        return Err(ApiError::not_found(
+            codes::INVALID_CREDENTIALS,
+            "no such credential",
+        ));
     }
     tracing::info!(%username, "credential revoked");
     Ok(Reply::ok(Revoked { revoked: true }))
@@ -314,7 +347,11 @@ async fn import_customers(
     let mut prepared = Vec::with_capacity(bodies.len());
     let mut problems = Vec::new();
     for (i, b) in bodies.into_iter().enumerate() {
-        let path = if single { prefix.to_string() } else { format!("{prefix}[{i}]") };
+        let path = if single {
+            prefix.to_string()
+        } else {
+            format!("{prefix}[{i}]")
+        };
         let base = match (&b.uuid, b.customer_key.as_deref()) {
             (Some(uuid), _) => state.store.customer(dealer.uuid, *uuid).await?,
             (None, Some(key)) if !key.trim().is_empty() => {
@@ -328,18 +365,25 @@ async fn import_customers(
         }
     }
     if !problems.is_empty() {
-        return Err(ApiError::from_items(axum::http::StatusCode::BAD_REQUEST, problems));
+        return Err(ApiError::from_items(
+            axum::http::StatusCode::BAD_REQUEST,
+            problems,
+        ));
     }
     let now = OffsetDateTime::now_utc();
     let mut uuids = Vec::with_capacity(prepared.len());
     for customer in &prepared {
-        state.store.save_customer(customer, ContactOrigin::DmsImport, now).await.map_err(|e| match e {
-            StoreError::Conflict(_) => ApiError::invalid_request(format!(
-                "customer {} belongs to another dealer",
-                customer.uuid
-            )),
-            other => ApiError::from(other),
-        })?;
+        state
+            .store
+            .save_customer(customer, ContactOrigin::DmsImport, now)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => ApiError::invalid_request(format!(
+                    "customer {} belongs to another dealer",
+                    customer.uuid
+                )),
+                other => ApiError::from(other),
+            })?;
         uuids.push(customer.uuid);
     }
     Ok(Reply::ok(Imported { uuids }))
@@ -372,7 +416,10 @@ async fn add_to_blacklist(
     for (i, e) in body.emails.iter().enumerate() {
         match EmailAddress::parse(e) {
             Ok(address) => emails.push(address),
-            Err(err) => problems.push(ErrorItem::new(codes::INVALID_REQUEST, format!("emails[{i}]: {err}"))),
+            Err(err) => problems.push(ErrorItem::new(
+                codes::INVALID_REQUEST,
+                format!("emails[{i}]: {err}"),
+            )),
         }
     }
     let mut domains = Vec::new();
@@ -386,8 +433,17 @@ async fn add_to_blacklist(
         }
     }
     if !problems.is_empty() {
-        return Err(ApiError::from_items(axum::http::StatusCode::BAD_REQUEST, problems));
+        return Err(ApiError::from_items(
+            axum::http::StatusCode::BAD_REQUEST,
+            problems,
+        ));
     }
-    state.store.add_to_blacklist(dealer.uuid, &emails, &domains, OffsetDateTime::now_utc()).await?;
-    Ok(Reply::ok(BlacklistReply { emails: emails.len(), domains: domains.len() }))
+    state
+        .store
+        .add_to_blacklist(dealer.uuid, &emails, &domains, OffsetDateTime::now_utc())
+        .await?;
+    Ok(Reply::ok(BlacklistReply {
+        emails: emails.len(),
+        domains: domains.len(),
+    }))
 }

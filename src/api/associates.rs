@@ -51,10 +51,20 @@ pub async fn default_associate(
     State(state): State<AppState>,
     ApiPath(department): ApiPath<String>,
 ) -> ApiResult<DefaultAssociateReply> {
-    let department =
-        auth.department(&state, &department, Scope::DefaultDealerAssociateRead).await?;
-    let user = state.store.user(department.default_user_uuid).await?.ok_or_else(|| {
-        ApiError::internal(format!("department {} has no default associate", department.uuid))
-    })?;
-    Ok(Reply::ok(DefaultAssociateReply { dealer_associate: user.into() }))
+    let department = auth
+        .department(&state, &department, Scope::DefaultDealerAssociateRead)
+        .await?;
+    let user = state
+        .store
+        .user(department.default_user_uuid)
+        .await?
+        .ok_or_else(|| {
+            ApiError::internal(format!(
+                "department {} has no default associate",
+                department.uuid
+            ))
+        })?;
+    Ok(Reply::ok(DefaultAssociateReply {
+        dealer_associate: user.into(),
+    }))
 }

@@ -40,11 +40,18 @@ struct Cached {
 
 impl CredentialCache {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, entries: Arc::default() }
+        Self {
+            store,
+            entries: Arc::default(),
+        }
     }
 
     /// The credential for `username` if `password` is its secret and it is not revoked.
-    pub async fn authenticate(&self, username: &str, password: &str) -> Result<Arc<Credential>, ApiError> {
+    pub async fn authenticate(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Arc<Credential>, ApiError> {
         let credential = match self.cached(username) {
             Some(c) => c,
             None => {
@@ -54,7 +61,10 @@ impl CredentialCache {
                 let fresh = Arc::new(fresh);
                 self.entries.write().expect("credential cache lock").insert(
                     username.to_string(),
-                    Cached { credential: fresh.clone(), fetched: Instant::now() },
+                    Cached {
+                        credential: fresh.clone(),
+                        fetched: Instant::now(),
+                    },
                 );
                 fresh
             }
@@ -76,7 +86,10 @@ impl CredentialCache {
 
     /// Forgets a credential at once (after a revocation on this node).
     pub fn invalidate(&self, username: &str) {
-        self.entries.write().expect("credential cache lock").remove(username);
+        self.entries
+            .write()
+            .expect("credential cache lock")
+            .remove(username);
     }
 }
 
@@ -86,8 +99,12 @@ pub struct Integrator(pub Arc<Credential>);
 impl FromRequestParts<AppState> for Integrator {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (username, password) = basic_credentials(parts).ok_or_else(ApiError::unauthenticated)?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (username, password) =
+            basic_credentials(parts).ok_or_else(ApiError::unauthenticated)?;
         let credential = state.credentials.authenticate(&username, &password).await?;
         Ok(Integrator(credential))
     }
@@ -107,11 +124,19 @@ fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
 impl Integrator {
     /// The department named by a path segment, if this credential holds `scope` for it.
     /// A malformed or unknown department answers exactly like one without a grant.
-    pub async fn department(&self, state: &AppState, segment: &str, scope: Scope) -> Result<Department, ApiError> {
+    pub async fn department(
+        &self,
+        state: &AppState,
+        segment: &str,
+        scope: Scope,
+    ) -> Result<Department, ApiError> {
         let denied = || ApiError::insufficient_scope(scope.as_str());
         let uuid = path_uuid(segment).ok_or_else(denied)?;
         let department = state.store.department(uuid).await?.ok_or_else(denied)?;
-        if self.0.allows(scope, department.dealer_uuid, department.uuid) {
+        if self
+            .0
+            .allows(scope, department.dealer_uuid, department.uuid)
+        {
             Ok(department)
         } else {
             Err(denied())
@@ -125,7 +150,10 @@ pub struct Admin;
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Some(expected) = state.settings.admin_token() else {
             return Err(ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,

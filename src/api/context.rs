@@ -19,7 +19,9 @@ tokio::task_local! {
 
 /// The current request's UUID (a fresh one outside a request, e.g. in unit tests).
 pub fn request_id() -> Uuid {
-    REQUEST_ID.try_with(|id| *id).unwrap_or_else(|_| Uuid::new_v4())
+    REQUEST_ID
+        .try_with(|id| *id)
+        .unwrap_or_else(|_| Uuid::new_v4())
 }
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -45,7 +47,10 @@ pub async fn request_context(
                 Err(_) => ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     codes::REQUEST_TIMEOUT,
-                    format!("the request did not complete within {} s", timeout.as_secs()),
+                    format!(
+                        "the request did not complete within {} s",
+                        timeout.as_secs()
+                    ),
                 )
                 .into_response(),
             }

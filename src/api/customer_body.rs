@@ -43,6 +43,7 @@ pub struct EmailBody {
     pub email_address: String,
     pub label: Option<EmailLabel>,
     pub ok_to_email: Option<bool>,
+    #[serde(rename = "doNotCC")]
     pub do_not_cc: Option<bool>,
     pub is_preferred: Option<bool>,
 }
@@ -54,7 +55,12 @@ impl CustomerBody {
     /// Builds the customer to store: `base` when updating (its values stay where this body is
     /// silent), a new customer of `dealer` otherwise. Every problem is reported at once.
     /// `path` prefixes the JSON paths in error descriptions (`customer`, `customers[3]`).
-    pub fn into_customer(self, dealer: Uuid, base: Option<Customer>, path: &str) -> Result<Customer, ApiError> {
+    pub fn into_customer(
+        self,
+        dealer: Uuid,
+        base: Option<Customer>,
+        path: &str,
+    ) -> Result<Customer, ApiError> {
         let mut problems = Vec::new();
         let mut customer = base.unwrap_or_else(|| Customer {
             uuid: self.uuid.unwrap_or_else(Uuid::new_v4),
@@ -75,7 +81,9 @@ impl CustomerBody {
             if let Some(v) = value {
                 let v = v.trim().to_string();
                 if v.chars().count() > MAX_TEXT {
-                    problems.push(invalid(format!("{path}.{name}: longer than {MAX_TEXT} characters")));
+                    problems.push(invalid(format!(
+                        "{path}.{name}: longer than {MAX_TEXT} characters"
+                    )));
                 }
                 *slot = (!v.is_empty()).then_some(v);
             }
@@ -89,21 +97,32 @@ impl CustomerBody {
         if problems.is_empty() {
             Ok(customer)
         } else {
-            Err(ApiError::from_items(axum::http::StatusCode::BAD_REQUEST, problems))
+            Err(ApiError::from_items(
+                axum::http::StatusCode::BAD_REQUEST,
+                problems,
+            ))
         }
     }
 }
 
-fn phones_from(bodies: Vec<PhoneBody>, path: &str, problems: &mut Vec<ErrorItem>) -> Vec<CustomerPhone> {
+fn phones_from(
+    bodies: Vec<PhoneBody>,
+    path: &str,
+    problems: &mut Vec<ErrorItem>,
+) -> Vec<CustomerPhone> {
     if bodies.len() > MAX_CONTACTS {
-        problems.push(invalid(format!("{path}.phoneNumbers: more than {MAX_CONTACTS} numbers")));
+        problems.push(invalid(format!(
+            "{path}.phoneNumbers: more than {MAX_CONTACTS} numbers"
+        )));
     }
     let mut phones: Vec<CustomerPhone> = Vec::new();
     for (i, p) in bodies.into_iter().enumerate() {
         let at = format!("{path}.phoneNumbers[{i}]");
         match PhoneNumber::parse(&p.phone_number) {
             Ok(number) if phones.iter().any(|q| q.phone_number == number) => {
-                problems.push(invalid(format!("{at}.phoneNumber: {number} is listed twice")));
+                problems.push(invalid(format!(
+                    "{at}.phoneNumber: {number} is listed twice"
+                )));
             }
             Ok(number) => phones.push(CustomerPhone {
                 phone_number: number,
@@ -118,21 +137,31 @@ fn phones_from(bodies: Vec<PhoneBody>, path: &str, problems: &mut Vec<ErrorItem>
         }
     }
     if phones.iter().filter(|p| p.is_preferred).count() > 1 {
-        problems.push(invalid(format!("{path}.phoneNumbers: more than one isPreferred")));
+        problems.push(invalid(format!(
+            "{path}.phoneNumbers: more than one isPreferred"
+        )));
     }
     phones
 }
 
-fn emails_from(bodies: Vec<EmailBody>, path: &str, problems: &mut Vec<ErrorItem>) -> Vec<CustomerEmail> {
+fn emails_from(
+    bodies: Vec<EmailBody>,
+    path: &str,
+    problems: &mut Vec<ErrorItem>,
+) -> Vec<CustomerEmail> {
     if bodies.len() > MAX_CONTACTS {
-        problems.push(invalid(format!("{path}.emails: more than {MAX_CONTACTS} addresses")));
+        problems.push(invalid(format!(
+            "{path}.emails: more than {MAX_CONTACTS} addresses"
+        )));
     }
     let mut emails: Vec<CustomerEmail> = Vec::new();
     for (i, e) in bodies.into_iter().enumerate() {
         let at = format!("{path}.emails[{i}]");
         match EmailAddress::parse(&e.email_address) {
             Ok(address) if emails.iter().any(|q| q.email_address == address) => {
-                problems.push(invalid(format!("{at}.emailAddress: {address} is listed twice")));
+                problems.push(invalid(format!(
+                    "{at}.emailAddress: {address} is listed twice"
+                )));
             }
             Ok(address) => emails.push(CustomerEmail {
                 email_address: address,
@@ -185,6 +214,7 @@ pub struct EmailView {
     pub email_address: String,
     pub label: EmailLabel,
     pub ok_to_email: bool,
+    #[serde(rename = "doNotCC")]
     pub do_not_cc: bool,
     pub is_preferred: bool,
 }

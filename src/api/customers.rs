@@ -33,7 +33,9 @@ pub async fn save(
     ApiPath(department): ApiPath<String>,
     ApiJson(body): ApiJson<CustomerEnvelope>,
 ) -> ApiResult<CustomerReply> {
-    let department = auth.department(&state, &department, Scope::CustomerUpdate).await?;
+    let department = auth
+        .department(&state, &department, Scope::CustomerUpdate)
+        .await?;
     let body = body.customer;
     let base = match body.uuid {
         Some(uuid) => Some(
@@ -50,7 +52,9 @@ pub async fn save(
         .store
         .save_customer(&customer, ContactOrigin::Api, OffsetDateTime::now_utc())
         .await?;
-    Ok(Reply::ok(CustomerReply { customer: customer.into() }))
+    Ok(Reply::ok(CustomerReply {
+        customer: customer.into(),
+    }))
 }
 
 pub async fn get(
@@ -58,11 +62,15 @@ pub async fn get(
     State(state): State<AppState>,
     ApiPath((department, customer)): ApiPath<(String, String)>,
 ) -> ApiResult<CustomerReply> {
-    let department = auth.department(&state, &department, Scope::CustomerSearch).await?;
+    let department = auth
+        .department(&state, &department, Scope::CustomerSearch)
+        .await?;
     let found = dealer_customer(&state, &department, &customer)
         .await?
         .ok_or_else(|| invalid_customer_404(path_uuid(&customer)))?;
-    Ok(Reply::ok(CustomerReply { customer: found.into() }))
+    Ok(Reply::ok(CustomerReply {
+        customer: found.into(),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -82,13 +90,23 @@ pub async fn search(
     ApiPath(department): ApiPath<String>,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> ApiResult<SearchReply> {
-    let department = auth.department(&state, &department, Scope::CustomerSearch).await?;
-    let term = params.search_term.as_deref().map(str::trim).unwrap_or_default();
+    let department = auth
+        .department(&state, &department, Scope::CustomerSearch)
+        .await?;
+    let term = params
+        .search_term
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default();
     if term.is_empty() {
-        return Err(ApiError::invalid_request("searchTerm: required and not empty"));
+        return Err(ApiError::invalid_request(
+            "searchTerm: required and not empty",
+        ));
     }
     if term.chars().count() > 200 {
-        return Err(ApiError::invalid_request("searchTerm: longer than 200 characters"));
+        return Err(ApiError::invalid_request(
+            "searchTerm: longer than 200 characters",
+        ));
     }
     let limit = match params.max_results.as_deref() {
         None => DEFAULT_MAX_RESULTS,
@@ -105,6 +123,11 @@ pub async fn search(
         email: EmailAddress::parse(term).ok(),
         limit,
     };
-    let customers = state.store.search_customers(department.dealer_uuid, &query).await?;
-    Ok(Reply::ok(SearchReply { customers: customers.into_iter().map(Into::into).collect() }))
+    let customers = state
+        .store
+        .search_customers(department.dealer_uuid, &query)
+        .await?;
+    Ok(Reply::ok(SearchReply {
+        customers: customers.into_iter().map(Into::into).collect(),
+    }))
 }

@@ -53,7 +53,12 @@ impl ApiError {
     }
 
     pub fn from_items(status: StatusCode, errors: Vec<ErrorItem>) -> Self {
-        Self { status, errors, warnings: Vec::new(), challenge: None }
+        Self {
+            status,
+            errors,
+            warnings: Vec::new(),
+            challenge: None,
+        }
     }
 
     pub fn bad_request(code: &str, description: impl Into<String>) -> Self {
@@ -134,9 +139,10 @@ impl IntoResponse for ApiError {
         };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(challenge) = self.challenge {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }

@@ -41,12 +41,16 @@ where
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
-    de.end().map_err(|e| ApiError::invalid_request(format!("$: {e}")))?;
+    de.end()
+        .map_err(|e| ApiError::invalid_request(format!("$: {e}")))?;
     Ok(value)
 }
 
 /// Converts an already-parsed JSON value, naming the failing path under `prefix`.
-pub fn from_value<T: DeserializeOwned>(value: serde_json::Value, prefix: &str) -> Result<T, ApiError> {
+pub fn from_value<T: DeserializeOwned>(
+    value: serde_json::Value,
+    prefix: &str,
+) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let full = match (prefix.is_empty(), path.as_str()) {

@@ -74,7 +74,9 @@ pub async fn lock(
     ApiPath((department, user, customer)): ApiPath<(String, String, String)>,
     body: Bytes,
 ) -> ApiResult<LockReply> {
-    let department = auth.department(&state, &department, Scope::CustomerUpdate).await?;
+    let department = auth
+        .department(&state, &department, Scope::CustomerUpdate)
+        .await?;
     let body: LockBody = if body.iter().all(u8::is_ascii_whitespace) {
         LockBody::default()
     } else {
@@ -82,7 +84,9 @@ pub async fn lock(
     };
     let ttl = body.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
     if !(1..=MAX_TTL_SECONDS).contains(&ttl) {
-        return Err(ApiError::invalid_request(format!("ttlSeconds: from 1 to {MAX_TTL_SECONDS}")));
+        return Err(ApiError::invalid_request(format!(
+            "ttlSeconds: from 1 to {MAX_TTL_SECONDS}"
+        )));
     }
     let user = department_user(&state, &department, &user).await?;
     let customer = required_customer(&state, &department, &customer).await?;
@@ -103,11 +107,17 @@ pub async fn unlock(
     State(state): State<AppState>,
     ApiPath((department, user, customer)): ApiPath<(String, String, String)>,
 ) -> ApiResult<UnlockReply> {
-    let department = auth.department(&state, &department, Scope::CustomerUpdate).await?;
+    let department = auth
+        .department(&state, &department, Scope::CustomerUpdate)
+        .await?;
     let user = department_user(&state, &department, &user).await?;
     let customer = required_customer(&state, &department, &customer).await?;
     let now = OffsetDateTime::now_utc();
-    match state.store.unlock_customer(customer.uuid, user.uuid, now).await? {
+    match state
+        .store
+        .unlock_customer(customer.uuid, user.uuid, now)
+        .await?
+    {
         UnlockOutcome::Released => Ok(Reply::ok(UnlockReply { released: true })),
         UnlockOutcome::NotLocked => Ok(Reply::ok(UnlockReply { released: false })),
         UnlockOutcome::HeldByOther(held) => Err(locked(held)),

@@ -10,8 +10,17 @@ use crate::domain::customer::Customer;
 use crate::domain::directory::{Department, User};
 
 /// The user a path names, if it belongs to `department`; otherwise `400 INVALID_USER`.
-pub async fn department_user(state: &AppState, department: &Department, segment: &str) -> Result<User, ApiError> {
-    let invalid = || ApiError::bad_request(codes::INVALID_USER, "the userUuid is not a user of this department");
+pub async fn department_user(
+    state: &AppState,
+    department: &Department,
+    segment: &str,
+) -> Result<User, ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            codes::INVALID_USER,
+            "the userUuid is not a user of this department",
+        )
+    };
     let uuid = path_uuid(segment).ok_or_else(invalid)?;
     match state.store.user(uuid).await? {
         Some(user) if user.department_uuid == department.uuid => Ok(user),
@@ -20,21 +29,41 @@ pub async fn department_user(state: &AppState, department: &Department, segment:
 }
 
 /// The customer a path names, if it belongs to the department's dealer.
-pub async fn dealer_customer(state: &AppState, department: &Department, segment: &str) -> Result<Option<Customer>, ApiError> {
-    let Some(uuid) = path_uuid(segment) else { return Ok(None) };
+pub async fn dealer_customer(
+    state: &AppState,
+    department: &Department,
+    segment: &str,
+) -> Result<Option<Customer>, ApiError> {
+    let Some(uuid) = path_uuid(segment) else {
+        return Ok(None);
+    };
     Ok(state.store.customer(department.dealer_uuid, uuid).await?)
 }
 
 /// Like [`dealer_customer`], refusing an unknown one with `400 INVALID_CUSTOMER`.
-pub async fn required_customer(state: &AppState, department: &Department, segment: &str) -> Result<Customer, ApiError> {
-    dealer_customer(state, department, segment).await?.ok_or_else(invalid_customer_400)
+pub async fn required_customer(
+    state: &AppState,
+    department: &Department,
+    segment: &str,
+) -> Result<Customer, ApiError> {
+    dealer_customer(state, department, segment)
+        .await?
+        .ok_or_else(invalid_customer_400)
 }
 
 pub fn invalid_customer_400() -> ApiError {
-    ApiError::bad_request(codes::INVALID_CUSTOMER, "the customerUuid is not a customer of this dealer")
+    ApiError::bad_request(
+        codes::INVALID_CUSTOMER,
+        "the customerUuid is not a customer of this dealer",
+    )
 }
 
 pub fn invalid_customer_404(uuid: Option<Uuid>) -> ApiError {
-    let what = uuid.map(|u| u.to_string()).unwrap_or_else(|| "this customer".into());
-    ApiError::not_found(codes::INVALID_CUSTOMER, format!("{what} is not a customer of this dealer"))
+    let what = uuid
+        .map(|u| u.to_string())
+        .unwrap_or_else(|| "this customer".into());
+    ApiError::not_found(
+        codes::INVALID_CUSTOMER,
+        format!("{what} is not a customer of this dealer"),
+    )
 }

@@ -56,8 +56,12 @@ fn target(kind: CommunicationType, value: &str, at: &str) -> Result<Target, Erro
         ErrorItem::new(codes::INVALID_COMMUNICATION_VALUE, format!("{at}: {e}"))
     };
     match kind {
-        CommunicationType::Text => PhoneNumber::parse(value).map(Target::Phone).map_err(|e| invalid(&e)),
-        CommunicationType::Email => EmailAddress::parse(value).map(Target::Email).map_err(|e| invalid(&e)),
+        CommunicationType::Text => PhoneNumber::parse(value)
+            .map(Target::Phone)
+            .map_err(|e| invalid(&e)),
+        CommunicationType::Email => EmailAddress::parse(value)
+            .map(Target::Email)
+            .map_err(|e| invalid(&e)),
     }
 }
 
@@ -69,8 +73,15 @@ fn view(status: OptStatus, now: OffsetDateTime) -> OptOutStatusView {
     }
 }
 
-async fn email_status(state: &AppState, department: &Department, email: &EmailAddress) -> Result<OptOutStatusView, ApiError> {
-    let flags = state.store.ok_to_email_flags(department.dealer_uuid, email).await?;
+async fn email_status(
+    state: &AppState,
+    department: &Department,
+    email: &EmailAddress,
+) -> Result<OptOutStatusView, ApiError> {
+    let flags = state
+        .store
+        .ok_to_email_flags(department.dealer_uuid, email)
+        .await?;
     let opt_out_state = if flags.is_empty() {
         OptState::NotSet
     } else if flags.iter().all(|ok| *ok) {
@@ -78,7 +89,11 @@ async fn email_status(state: &AppState, department: &Department, email: &EmailAd
     } else {
         OptState::OptedOut
     };
-    Ok(OptOutStatusView { opt_out_state, can_send_optin_request: false, time_of_change: None })
+    Ok(OptOutStatusView {
+        opt_out_state,
+        can_send_optin_request: false,
+        time_of_change: None,
+    })
 }
 
 pub async fn read(
@@ -86,19 +101,31 @@ pub async fn read(
     State(state): State<AppState>,
     ApiPath((department, kind, value)): ApiPath<(String, String, String)>,
 ) -> ApiResult<ReadReply> {
-    let department = auth.department(&state, &department, Scope::OptoutStatusRead).await?;
+    let department = auth
+        .department(&state, &department, Scope::OptoutStatusRead)
+        .await?;
     let kind: CommunicationType = serde_json::from_value(serde_json::Value::String(kind.clone()))
-        .map_err(|_| ApiError::invalid_request(format!("communicationType: {kind:?} is not TEXT or EMAIL")))?;
+        .map_err(|_| {
+        ApiError::invalid_request(format!("communicationType: {kind:?} is not TEXT or EMAIL"))
+    })?;
     let status = match target(kind, &value, "communicationValue")
         .map_err(|e| ApiError::from_items(StatusCode::BAD_REQUEST, vec![e]))?
     {
         Target::Phone(phone) => {
             let now = OffsetDateTime::now_utc();
-            view(state.store.opt_status(department.dealer_uuid, &phone).await?, now)
+            view(
+                state
+                    .store
+                    .opt_status(department.dealer_uuid, &phone)
+                    .await?,
+                now,
+            )
         }
         Target::Email(email) => email_status(&state, &department, &email).await?,
     };
-    Ok(Reply::ok(ReadReply { opt_out_status: status }))
+    Ok(Reply::ok(ReadReply {
+        opt_out_status: status,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -139,12 +166,18 @@ pub async fn update(
     ApiPath(department): ApiPath<String>,
     body: Bytes,
 ) -> ApiResult<UpdateReply> {
-    let department = auth.department(&state, &department, Scope::OptoutStatusUpdate).await?;
+    let department = auth
+        .department(&state, &department, Scope::OptoutStatusUpdate)
+        .await?;
     let body: UpdateBody = parse_json(&body)?;
     if body.event == OptEvent::DmsImport {
-        return Err(ApiError::invalid_request("event: DMS_IMPORT is recorded by imports only"));
+        return Err(ApiError::invalid_request(
+            "event: DMS_IMPORT is recorded by imports only",
+        ));
     }
-    if body.communication_attributes_list.is_empty() || body.communication_attributes_list.len() > MAX_VALUES {
+    if body.communication_attributes_list.is_empty()
+        || body.communication_attributes_list.len() > MAX_VALUES
+    {
         return Err(ApiError::invalid_request(format!(
             "communicationAttributesList: between 1 and {MAX_VALUES} entries"
         )));
@@ -175,7 +208,11 @@ pub async fn update(
     let changes: Vec<OptChange<'_>> = targets
         .iter()
         .filter_map(|(_, t)| match t {
-            Target::Phone(phone) => Some(OptChange { phone, event: body.event, source: OptSource::Api }),
+            Target::Phone(phone) => Some(OptChange {
+                phone,
+                event: body.event,
+                source: OptSource::Api,
+            }),
             Target::Email(_) => None,
         })
         .collect();
@@ -188,12 +225,17 @@ pub async fn update(
     for (attrs, t) in &targets {
         let status = match t {
             Target::Phone(_) => view(
-                phone_statuses.next().ok_or_else(|| ApiError::internal("opt change count mismatch"))?,
+                phone_statuses
+                    .next()
+                    .ok_or_else(|| ApiError::internal("opt change count mismatch"))?,
                 now,
             ),
             Target::Email(email) => {
                 let ok = body.event == OptEvent::OptinMessageReceived;
-                state.store.set_ok_to_email(department.dealer_uuid, email, ok, now).await?;
+                state
+                    .store
+                    .set_ok_to_email(department.dealer_uuid, email, ok, now)
+                    .await?;
                 email_status(&state, &department, email).await?
             }
         };
@@ -206,5 +248,7 @@ pub async fn update(
             status,
         });
     }
-    Ok(Reply::ok(UpdateReply { opt_out_status_list: list }))
+    Ok(Reply::ok(UpdateReply {
+        opt_out_status_list: list,
+    }))
 }

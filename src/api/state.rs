@@ -15,6 +15,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Arc<Settings>) -> Self {
-        Self { credentials: CredentialCache::new(store.clone()), store, settings }
+        Self {
+            credentials: CredentialCache::new(store.clone()),
+            store,
+            settings,
+        }
     }
 }

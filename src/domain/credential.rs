@@ -123,7 +123,9 @@ impl Credential {
     }
 
     pub fn allows(&self, scope: Scope, dealer: Uuid, department: Uuid) -> bool {
-        self.grants.iter().any(|g| g.allows(scope, dealer, department))
+        self.grants
+            .iter()
+            .any(|g| g.allows(scope, dealer, department))
     }
 }
 
@@ -183,7 +185,8 @@ impl std::fmt::Debug for WebhookSecret {
 }
 
 fn keyed_hash(salt: &[u8], password: &str) -> Vec<u8> {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(salt).expect("HMAC takes any key length");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(salt).expect("HMAC takes any key length");
     mac.update(password.as_bytes());
     mac.finalize().into_bytes().to_vec()
 }
@@ -220,7 +223,9 @@ mod tests {
         assert!(!issued.credential.username.contains(':'));
         assert!(issued.password.len() >= 43);
         let secret = issued.credential.webhook_secret.expose();
-        let raw = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+        let raw = STANDARD
+            .decode(secret.strip_prefix("whsec_").unwrap())
+            .unwrap();
         assert_eq!(raw.len(), 32);
         assert!(!format!("{:?}", issued.credential).contains(&issued.password));
         assert!(!format!("{:?}", issued.credential).contains(secret));
@@ -231,13 +236,24 @@ mod tests {
         let dealer = Uuid::new_v4();
         let dept = Uuid::new_v4();
         let other = Uuid::new_v4();
-        let by_dealer = Grant { scope: Scope::MessageCreate, level: Level::Dealer, uuid: dealer };
-        let by_dept = Grant { scope: Scope::MessageCreate, level: Level::DealerDepartment, uuid: dept };
+        let by_dealer = Grant {
+            scope: Scope::MessageCreate,
+            level: Level::Dealer,
+            uuid: dealer,
+        };
+        let by_dept = Grant {
+            scope: Scope::MessageCreate,
+            level: Level::DealerDepartment,
+            uuid: dept,
+        };
         assert!(by_dealer.allows(Scope::MessageCreate, dealer, other));
         assert!(!by_dealer.allows(Scope::MessageRead, dealer, dept));
         assert!(by_dept.allows(Scope::MessageCreate, other, dept));
         assert!(!by_dept.allows(Scope::MessageCreate, dealer, other));
-        assert_eq!(Scope::parse("message.override_optout"), Some(Scope::MessageOverrideOptout));
+        assert_eq!(
+            Scope::parse("message.override_optout"),
+            Some(Scope::MessageOverrideOptout)
+        );
         assert_eq!(Scope::parse("message.delete"), None);
     }
 }

@@ -75,7 +75,9 @@ pub enum ContactOrigin {
 impl Customer {
     /// The phone number registered for this customer equal to `number`, if any.
     pub fn phone(&self, number: &PhoneNumber) -> Option<&CustomerPhone> {
-        self.phone_numbers.iter().find(|p| &p.phone_number == number)
+        self.phone_numbers
+            .iter()
+            .find(|p| &p.phone_number == number)
     }
 
     pub fn email(&self, address: &EmailAddress) -> Option<&CustomerEmail> {

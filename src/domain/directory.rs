@@ -69,7 +69,11 @@ pub struct RateLimits {
 
 impl Default for RateLimits {
     fn default() -> Self {
-        Self { automated_per_hour: 10, automated_per_day: 30, manual_per_hour: 60 }
+        Self {
+            automated_per_hour: 10,
+            automated_per_day: 30,
+            manual_per_hour: 60,
+        }
     }
 }
 
@@ -112,18 +116,28 @@ mod tests {
         let s: DepartmentSettings = serde_json::from_str("{}").unwrap();
         assert_eq!(s.tcpa_footer, "Text STOP to opt-out");
         assert_eq!(s.optin_queue_timeout_seconds, 86_400);
-        assert_eq!(s.rate_limits, RateLimits { automated_per_hour: 10, automated_per_day: 30, manual_per_hour: 60 });
+        assert_eq!(
+            s.rate_limits,
+            RateLimits {
+                automated_per_hour: 10,
+                automated_per_day: 30,
+                manual_per_hour: 60
+            }
+        );
         assert!(s.text_sender_number.is_none());
     }
 
     #[test]
     fn settings_parse_their_typed_fields() {
-        let s: DepartmentSettings =
-            serde_json::from_str(r#"{"textSenderNumber":"(415) 555-0100","emailSender":"Service@Acme.example.com"}"#)
-                .unwrap();
+        let s: DepartmentSettings = serde_json::from_str(
+            r#"{"textSenderNumber":"(415) 555-0100","emailSender":"Service@Acme.example.com"}"#,
+        )
+        .unwrap();
         assert_eq!(s.text_sender_number.unwrap().as_str(), "+14155550100");
         assert_eq!(s.email_sender.unwrap().as_str(), "service@acme.example.com");
-        assert!(serde_json::from_str::<DepartmentSettings>(r#"{"textSenderNumber":"12"}"#).is_err());
+        assert!(
+            serde_json::from_str::<DepartmentSettings>(r#"{"textSenderNumber":"12"}"#).is_err()
+        );
         assert!(serde_json::from_str::<DepartmentSettings>(r#"{"footr":"x"}"#).is_err());
     }
 }

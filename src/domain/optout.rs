@@ -104,13 +104,18 @@ pub struct OptStatus {
 pub const OPTIN_REQUEST_INTERVAL: time::Duration = time::Duration::hours(24);
 
 impl OptStatus {
-    pub const NOT_SET: OptStatus =
-        OptStatus { state: OptState::NotSet, time_of_change: None, optin_requested_at: None };
+    pub const NOT_SET: OptStatus = OptStatus {
+        state: OptState::NotSet,
+        time_of_change: None,
+        optin_requested_at: None,
+    };
 
     /// Whether an opt-in request may be texted now: only to an undecided number, once a day.
     pub fn can_send_optin_request(&self, now: OffsetDateTime) -> bool {
         self.state == OptState::NotSet
-            && self.optin_requested_at.is_none_or(|at| now - at >= OPTIN_REQUEST_INTERVAL)
+            && self
+                .optin_requested_at
+                .is_none_or(|at| now - at >= OPTIN_REQUEST_INTERVAL)
     }
 }
 
@@ -120,7 +125,10 @@ mod tests {
 
     #[test]
     fn dms_import_never_undoes_an_opt_out() {
-        assert_eq!(OptEvent::DmsImport.next_state(OptState::NotSet), Some(OptState::OptedIn));
+        assert_eq!(
+            OptEvent::DmsImport.next_state(OptState::NotSet),
+            Some(OptState::OptedIn)
+        );
         assert_eq!(OptEvent::DmsImport.next_state(OptState::OptedOut), None);
         assert_eq!(OptEvent::DmsImport.next_state(OptState::OptedIn), None);
     }
@@ -128,9 +136,18 @@ mod tests {
     #[test]
     fn explicit_events_set_their_state() {
         for s in [OptState::NotSet, OptState::OptedIn, OptState::OptedOut] {
-            assert_eq!(OptEvent::StopMessageReceived.next_state(s), Some(OptState::OptedOut));
-            assert_eq!(OptEvent::UserRequestedOptOut.next_state(s), Some(OptState::OptedOut));
-            assert_eq!(OptEvent::OptinMessageReceived.next_state(s), Some(OptState::OptedIn));
+            assert_eq!(
+                OptEvent::StopMessageReceived.next_state(s),
+                Some(OptState::OptedOut)
+            );
+            assert_eq!(
+                OptEvent::UserRequestedOptOut.next_state(s),
+                Some(OptState::OptedOut)
+            );
+            assert_eq!(
+                OptEvent::OptinMessageReceived.next_state(s),
+                Some(OptState::OptedIn)
+            );
         }
     }
 
@@ -138,11 +155,21 @@ mod tests {
     fn optin_requests_are_daily_and_only_for_undecided_numbers() {
         let now = OffsetDateTime::now_utc();
         assert!(OptStatus::NOT_SET.can_send_optin_request(now));
-        let asked = OptStatus { optin_requested_at: Some(now - time::Duration::hours(23)), ..OptStatus::NOT_SET };
+        let asked = OptStatus {
+            optin_requested_at: Some(now - time::Duration::hours(23)),
+            ..OptStatus::NOT_SET
+        };
         assert!(!asked.can_send_optin_request(now));
-        let asked_yesterday = OptStatus { optin_requested_at: Some(now - time::Duration::hours(24)), ..OptStatus::NOT_SET };
+        let asked_yesterday = OptStatus {
+            optin_requested_at: Some(now - time::Duration::hours(24)),
+            ..OptStatus::NOT_SET
+        };
         assert!(asked_yesterday.can_send_optin_request(now));
-        let out = OptStatus { state: OptState::OptedOut, time_of_change: Some(now), optin_requested_at: None };
+        let out = OptStatus {
+            state: OptState::OptedOut,
+            time_of_change: Some(now),
+            optin_requested_at: None,
+        };
         assert!(!out.can_send_optin_request(now));
     }
 }

@@ -84,9 +84,14 @@ pub struct CustomerQuery {
 }
 
 /// Everything Herald keeps. Split by subject so each backend implements it file by file.
-pub trait Store: Lifecycle + DirectoryStore + CredentialStore + CustomerStore + ComplianceStore {}
-impl<T> Store for T where T: Lifecycle + DirectoryStore + CredentialStore + CustomerStore + ComplianceStore
-{}
+pub trait Store:
+    Lifecycle + DirectoryStore + CredentialStore + CustomerStore + ComplianceStore
+{
+}
+impl<T> Store for T where
+    T: Lifecycle + DirectoryStore + CredentialStore + CustomerStore + ComplianceStore
+{
+}
 
 #[async_trait]
 pub trait Lifecycle: Send + Sync + 'static {
@@ -101,8 +106,11 @@ pub trait DirectoryStore: Send + Sync + 'static {
     async fn insert_dealer(&self, dealer: &Dealer) -> StoreResult<()>;
     async fn dealer(&self, uuid: Uuid) -> StoreResult<Option<Dealer>>;
     /// Inserts a department together with its default associate, in one transaction.
-    async fn insert_department(&self, department: &Department, default_user: &User)
-    -> StoreResult<()>;
+    async fn insert_department(
+        &self,
+        department: &Department,
+        default_user: &User,
+    ) -> StoreResult<()>;
     async fn department(&self, uuid: Uuid) -> StoreResult<Option<Department>>;
     /// Replaces a department's name and settings.
     async fn update_department(&self, department: &Department) -> StoreResult<()>;
@@ -134,8 +142,11 @@ pub trait CustomerStore: Send + Sync + 'static {
     /// The customer, if it exists and belongs to `dealer`.
     async fn customer(&self, dealer: Uuid, uuid: Uuid) -> StoreResult<Option<Customer>>;
     async fn customer_by_key(&self, dealer: Uuid, key: &str) -> StoreResult<Option<Customer>>;
-    async fn search_customers(&self, dealer: Uuid, query: &CustomerQuery)
-    -> StoreResult<Vec<Customer>>;
+    async fn search_customers(
+        &self,
+        dealer: Uuid,
+        query: &CustomerQuery,
+    ) -> StoreResult<Vec<Customer>>;
     /// Sets `okToEmail` on every address equal to `email` among the dealer's customers;
     /// returns how many were changed.
     async fn set_ok_to_email(
@@ -161,11 +172,17 @@ pub trait ComplianceStore: Send + Sync + 'static {
         changes: &[OptChange<'_>],
         now: OffsetDateTime,
     ) -> StoreResult<Vec<OptStatus>>;
-    async fn opt_history(&self, dealer: Uuid, phone: &PhoneNumber)
-    -> StoreResult<Vec<OptHistoryEntry>>;
+    async fn opt_history(
+        &self,
+        dealer: Uuid,
+        phone: &PhoneNumber,
+    ) -> StoreResult<Vec<OptHistoryEntry>>;
     /// Takes or extends `lock` unless another user holds an unexpired one.
-    async fn lock_customer(&self, lock: &CustomerLock, now: OffsetDateTime)
-    -> StoreResult<LockOutcome>;
+    async fn lock_customer(
+        &self,
+        lock: &CustomerLock,
+        now: OffsetDateTime,
+    ) -> StoreResult<LockOutcome>;
     async fn unlock_customer(
         &self,
         customer: Uuid,
@@ -173,8 +190,11 @@ pub trait ComplianceStore: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> StoreResult<UnlockOutcome>;
     /// The unexpired lock on a customer, if any.
-    async fn customer_lock(&self, customer: Uuid, now: OffsetDateTime)
-    -> StoreResult<Option<CustomerLock>>;
+    async fn customer_lock(
+        &self,
+        customer: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<CustomerLock>>;
     async fn add_to_blacklist(
         &self,
         dealer: Uuid,
@@ -190,9 +210,9 @@ pub trait ComplianceStore: Send + Sync + 'static {
 pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
     match url.backend()? {
         Backend::Sqlite => Ok(Arc::new(sqlite::SqliteStore::connect(url.expose()).await?)),
-        Backend::Postgres => anyhow::bail!(
-            "PostgreSQL support is not built yet; use a sqlite:// database_url"
-        ),
+        Backend::Postgres => {
+            anyhow::bail!("PostgreSQL support is not built yet; use a sqlite:// database_url")
+        }
     }
 }
 

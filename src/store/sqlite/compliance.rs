@@ -33,7 +33,11 @@ impl ComplianceStore for SqliteStore {
         Ok(statuses)
     }
 
-    async fn opt_history(&self, dealer: Uuid, phone: &PhoneNumber) -> StoreResult<Vec<OptHistoryEntry>> {
+    async fn opt_history(
+        &self,
+        dealer: Uuid,
+        phone: &PhoneNumber,
+    ) -> StoreResult<Vec<OptHistoryEntry>> {
         let rows = sqlx::query(
             "SELECT event, source, state, at FROM opt_events
              WHERE dealer_uuid = $1 AND phone_number = $2 ORDER BY id",
@@ -54,7 +58,11 @@ impl ComplianceStore for SqliteStore {
             .collect()
     }
 
-    async fn lock_customer(&self, lock: &CustomerLock, now: OffsetDateTime) -> StoreResult<LockOutcome> {
+    async fn lock_customer(
+        &self,
+        lock: &CustomerLock,
+        now: OffsetDateTime,
+    ) -> StoreResult<LockOutcome> {
         let mut tx = self.write_tx().await?;
         if let Some(held) = read_lock(&mut tx, lock.customer_uuid, now).await? {
             if held.user_uuid != lock.user_uuid {
@@ -97,7 +105,11 @@ impl ComplianceStore for SqliteStore {
         Ok(outcome)
     }
 
-    async fn customer_lock(&self, customer: Uuid, now: OffsetDateTime) -> StoreResult<Option<CustomerLock>> {
+    async fn customer_lock(
+        &self,
+        customer: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<CustomerLock>> {
         let mut conn = self.reader.acquire().await?;
         read_lock(&mut conn, customer, now).await
     }
@@ -143,7 +155,11 @@ impl ComplianceStore for SqliteStore {
     }
 }
 
-async fn read_status(conn: &mut SqliteConnection, dealer: Uuid, phone: &PhoneNumber) -> StoreResult<OptStatus> {
+async fn read_status(
+    conn: &mut SqliteConnection,
+    dealer: Uuid,
+    phone: &PhoneNumber,
+) -> StoreResult<OptStatus> {
     let row = sqlx::query(
         "SELECT state, changed_at, optin_requested_at FROM opt_states
          WHERE dealer_uuid = $1 AND phone_number = $2",
@@ -152,11 +168,16 @@ async fn read_status(conn: &mut SqliteConnection, dealer: Uuid, phone: &PhoneNum
     .bind(phone.as_str())
     .fetch_optional(conn)
     .await?;
-    let Some(r) = row else { return Ok(OptStatus::NOT_SET) };
+    let Some(r) = row else {
+        return Ok(OptStatus::NOT_SET);
+    };
     let state: String = r.get("state");
     Ok(OptStatus {
         state: OptState::parse(&state).ok_or_else(|| corrupt("opt state", &state))?,
-        time_of_change: r.get::<Option<i64>, _>("changed_at").map(from_ms).transpose()?,
+        time_of_change: r
+            .get::<Option<i64>, _>("changed_at")
+            .map(from_ms)
+            .transpose()?,
         optin_requested_at: r
             .get::<Option<i64>, _>("optin_requested_at")
             .map(from_ms)
@@ -178,7 +199,11 @@ pub(super) async fn apply_change(
     let changed = next != current.state;
     let status = OptStatus {
         state: next,
-        time_of_change: if changed { Some(now) } else { current.time_of_change },
+        time_of_change: if changed {
+            Some(now)
+        } else {
+            current.time_of_change
+        },
         optin_requested_at: current.optin_requested_at,
     };
     sqlx::query(
@@ -209,7 +234,11 @@ pub(super) async fn apply_change(
     Ok(status)
 }
 
-async fn read_lock(conn: &mut SqliteConnection, customer: Uuid, now: OffsetDateTime) -> StoreResult<Option<CustomerLock>> {
+async fn read_lock(
+    conn: &mut SqliteConnection,
+    customer: Uuid,
+    now: OffsetDateTime,
+) -> StoreResult<Option<CustomerLock>> {
     let row = sqlx::query(
         "SELECT user_uuid, expires_at FROM customer_locks WHERE customer_uuid = $1 AND expires_at > $2",
     )

@@ -8,7 +8,11 @@ use crate::store::{CredentialStore, StoreResult};
 
 #[async_trait]
 impl CredentialStore for SqliteStore {
-    async fn put_credential(&self, credential: &Credential, now: OffsetDateTime) -> StoreResult<()> {
+    async fn put_credential(
+        &self,
+        credential: &Credential,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO credentials (username, secret_salt, secret_hash, webhook_secret, created_at, revoked_at)
@@ -51,10 +55,11 @@ impl CredentialStore for SqliteStore {
         .fetch_optional(&self.reader)
         .await?;
         let Some(r) = row else { return Ok(None) };
-        let grant_rows = sqlx::query("SELECT scope, level, target_uuid FROM grants WHERE username = $1")
-            .bind(username)
-            .fetch_all(&self.reader)
-            .await?;
+        let grant_rows =
+            sqlx::query("SELECT scope, level, target_uuid FROM grants WHERE username = $1")
+                .bind(username)
+                .fetch_all(&self.reader)
+                .await?;
         let mut grants = Vec::with_capacity(grant_rows.len());
         for g in grant_rows {
             let scope: String = g.get("scope");

@@ -124,7 +124,11 @@ impl CustomerStore for SqliteStore {
         }
     }
 
-    async fn search_customers(&self, dealer: Uuid, query: &CustomerQuery) -> StoreResult<Vec<Customer>> {
+    async fn search_customers(
+        &self,
+        dealer: Uuid,
+        query: &CustomerQuery,
+    ) -> StoreResult<Vec<Customer>> {
         let pattern = format!("%{}%", escape_like(&query.text));
         let rows = sqlx::query(
             r"SELECT uuid, dealer_uuid, first_name, last_name, company, customer_key
@@ -175,7 +179,11 @@ impl CustomerStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn ok_to_email_flags(&self, dealer: Uuid, email: &EmailAddress) -> StoreResult<Vec<bool>> {
+    async fn ok_to_email_flags(
+        &self,
+        dealer: Uuid,
+        email: &EmailAddress,
+    ) -> StoreResult<Vec<bool>> {
         let rows = sqlx::query(
             "SELECT e.ok_to_email FROM customer_emails e JOIN customers c ON c.uuid = e.customer_uuid
              WHERE c.dealer_uuid = $1 AND e.email_address = $2",
@@ -247,5 +255,7 @@ impl SqliteStore {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

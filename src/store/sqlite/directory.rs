@@ -26,10 +26,17 @@ impl DirectoryStore for SqliteStore {
             .bind(uuid.to_string())
             .fetch_optional(&self.reader)
             .await?;
-        Ok(row.map(|r| Dealer { uuid, name: r.get("name") }))
+        Ok(row.map(|r| Dealer {
+            uuid,
+            name: r.get("name"),
+        }))
     }
 
-    async fn insert_department(&self, department: &Department, default_user: &User) -> StoreResult<()> {
+    async fn insert_department(
+        &self,
+        department: &Department,
+        default_user: &User,
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO departments (uuid, dealer_uuid, name, settings, default_user_uuid, created_at)

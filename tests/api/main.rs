@@ -1,0 +1,6 @@
+//! Herald's HTTP API, driven over real HTTP against a real server on port 0 with a fresh
+//! SQLite database per test.
+
+mod helpers;
+
+mod foundation_smoke;
