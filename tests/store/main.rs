@@ -1,0 +1,48 @@
+//! One conformance suite for every store backend: the same tests, the same expectations.
+//! Each backend gets a fresh database per test.
+
+mod suite;
+
+use std::sync::Arc;
+
+use herald::store::{Lifecycle, Store};
+use herald::store::sqlite::SqliteStore;
+
+/// A fresh, migrated SQLite store in its own temporary directory.
+pub async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("conformance.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    (Arc::new(store), dir)
+}
+
+/// Instantiates every test of [`suite`] for one backend.
+macro_rules! conformance {
+    ($backend:ident, $make:expr, [$($test:ident),* $(,)?]) => {
+        mod $backend {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let (store, _guard) = $make.await;
+                    crate::suite::$test(store.as_ref()).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(sqlite, crate::sqlite_store(), [
+    department_comes_with_its_default_user,
+    credentials_upsert_and_revoke,
+    api_numbers_start_not_set_and_imported_ones_opted_in,
+    import_never_undoes_an_opt_out,
+    opt_events_are_recorded_in_order,
+    opt_state_is_per_dealer,
+    customer_update_replaces_contacts,
+    customer_uuid_of_another_dealer_is_refused,
+    search_matches_names_keys_phones_and_emails,
+    locks_conflict_extend_and_expire,
+    blacklist_matches_address_and_domain,
+    ok_to_email_is_set_per_dealer,
+]);
