@@ -5,7 +5,9 @@
 
 pub mod api;
 pub mod app;
+pub mod callbacks;
 pub mod config;
+pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod store;

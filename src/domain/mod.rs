@@ -5,6 +5,7 @@ pub mod codes;
 pub mod credential;
 pub mod customer;
 pub mod directory;
+pub mod message;
 pub mod email;
 pub mod optout;
 pub mod phone;

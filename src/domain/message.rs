@@ -1,0 +1,205 @@
+//! Messages: what a send request asks for, and the states a message goes through (SPEC 4).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{EmailAddress, PhoneNumber};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Protocol {
+    Text,
+    Email,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Text => "TEXT",
+            Protocol::Email => "EMAIL",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "TEXT" => Some(Protocol::Text),
+            "EMAIL" => Some(Protocol::Email),
+            _ => None,
+        }
+    }
+}
+
+/// `OUTGOING`: to the customer. `INCOMING`: from the customer, recorded in the thread only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Direction {
+    Outgoing,
+    Incoming,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Outgoing => "OUTGOING",
+            Direction::Incoming => "INCOMING",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "OUTGOING" => Some(Direction::Outgoing),
+            "INCOMING" => Some(Direction::Incoming),
+            _ => None,
+        }
+    }
+}
+
+/// `messageStatus` of responses and callbacks (SPEC 4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MessageStatus {
+    Accepted,
+    WaitingForOptin,
+    Sent,
+    Delivered,
+    Undelivered,
+    Failed,
+    Expired,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Accepted => "ACCEPTED",
+            MessageStatus::WaitingForOptin => "WAITING_FOR_OPTIN",
+            MessageStatus::Sent => "SENT",
+            MessageStatus::Delivered => "DELIVERED",
+            MessageStatus::Undelivered => "UNDELIVERED",
+            MessageStatus::Failed => "FAILED",
+            MessageStatus::Expired => "EXPIRED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+    }
+
+    /// Whether no later event can change this status (a receipt never moves it backwards).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            MessageStatus::Delivered
+                | MessageStatus::Undelivered
+                | MessageStatus::Failed
+                | MessageStatus::Expired
+        )
+    }
+
+    /// `status` of the seed's response for a message in this state.
+    pub fn is_success(self) -> bool {
+        !matches!(
+            self,
+            MessageStatus::Failed | MessageStatus::Undelivered | MessageStatus::Expired
+        )
+    }
+}
+
+/// Why Herald sends a message: it decides which rules apply (SPEC 5.1, 5.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Purpose {
+    /// A message an integrator asked for: every rule applies.
+    Customer,
+    /// A reply to an inbound keyword (STOP, HELP…): sent whatever the opt state, not rate limited.
+    KeywordReply,
+    /// The department's opt-in request to a `NOT_SET` number: not rate limited.
+    OptinRequest,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Customer => "CUSTOMER",
+            Purpose::KeywordReply => "KEYWORD_REPLY",
+            Purpose::OptinRequest => "OPTIN_REQUEST",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "CUSTOMER" => Some(Purpose::Customer),
+            "KEYWORD_REPLY" => Some(Purpose::KeywordReply),
+            "OPTIN_REQUEST" => Some(Purpose::OptinRequest),
+            _ => None,
+        }
+    }
+}
+
+/// The options of `messageSendingAttributes` with the seed's defaults applied (SPEC 4.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendOptions {
+    pub send_synchronously: bool,
+    pub add_tcpa_footer: bool,
+    pub add_signature: bool,
+    pub add_footer: bool,
+    pub send_v_card: bool,
+    pub queue_if_opted_out: bool,
+    pub override_optout_rules: bool,
+    /// Seconds to hold an asynchronous message before its first attempt.
+    pub delay_seconds: u64,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        Self {
+            send_synchronously: false,
+            add_tcpa_footer: true,
+            add_signature: false,
+            add_footer: false,
+            send_v_card: false,
+            queue_if_opted_out: false,
+            override_optout_rules: false,
+            delay_seconds: 0,
+        }
+    }
+}
+
+/// A send request that passed validation (SPEC 4.2 step 2). Contact values are still raw:
+/// whether they belong to the customer is checked later (step 6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendRequest {
+    pub body: String,
+    pub subject: Option<String>,
+    pub is_manual: bool,
+    pub protocol: Protocol,
+    pub direction: Direction,
+    /// `communicationValueOfCustomer`, trimmed; `None` when absent or empty.
+    pub communication_value: Option<String>,
+    pub callback_url: Option<String>,
+    pub callback_metadata: BTreeMap<String, serde_json::Value>,
+    /// CC and BCC entries as given (EMAIL only); checked one by one, with warnings, later.
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub options: SendOptions,
+}
+
+/// The recipient of an outgoing message, resolved against the customer's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    Phone(PhoneNumber),
+    Email(EmailAddress),
+}
+
+impl Recipient {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Recipient::Phone(p) => p.as_str(),
+            Recipient::Email(e) => e.as_str(),
+        }
+    }
+}
+
+/// Longest TEXT once composed (SPEC 4.2): ten SMS segments, Twilio's own limit.
+pub const MAX_TEXT_CHARS: usize = 1600;
