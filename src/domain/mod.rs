@@ -5,10 +5,14 @@ pub mod codes;
 pub mod credential;
 pub mod customer;
 pub mod directory;
+pub mod compose;
+pub mod keywords;
 pub mod message;
+pub mod send_request;
 pub mod email;
 pub mod optout;
 pub mod phone;
+pub mod policy;
 
 pub use email::EmailAddress;
 pub use phone::PhoneNumber;
