@@ -10,6 +10,7 @@ pub mod config;
 pub mod delivery;
 pub mod demo;
 pub mod domain;
+pub mod providers;
 pub mod store;
 pub mod telemetry;
 

@@ -78,10 +78,13 @@ async fn email_status(
     department: &Department,
     email: &EmailAddress,
 ) -> Result<OptOutStatusView, ApiError> {
-    let flags = state
+    let flags: Vec<bool> = state
         .store
-        .ok_to_email_flags(department.dealer_uuid, email)
-        .await?;
+        .email_flags(department.dealer_uuid, email)
+        .await?
+        .iter()
+        .map(|f| f.ok_to_email)
+        .collect();
     let opt_out_state = if flags.is_empty() {
         OptState::NotSet
     } else if flags.iter().all(|ok| *ok) {

@@ -203,3 +203,57 @@ impl Recipient {
 
 /// Longest TEXT once composed (SPEC 4.2): ten SMS segments, Twilio's own limit.
 pub const MAX_TEXT_CHARS: usize = 1600;
+
+/// Why a message failed, as the client sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageError {
+    pub code: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    pub code: String,
+    pub description: String,
+}
+
+/// A message as Herald keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub uuid: uuid::Uuid,
+    pub dealer_uuid: uuid::Uuid,
+    pub department_uuid: uuid::Uuid,
+    /// `None` for a reply to a number no customer has.
+    pub customer_uuid: Option<uuid::Uuid>,
+    /// The sending user; `None` for Herald's own messages (keyword replies, opt-in requests).
+    pub user_uuid: Option<uuid::Uuid>,
+    /// The credential that asked for it; its webhook secret signs the callbacks.
+    pub credential: Option<String>,
+    pub direction: Direction,
+    pub protocol: Protocol,
+    pub purpose: Purpose,
+    pub is_manual: bool,
+    /// The body as requested, before composition.
+    pub body: String,
+    pub subject: Option<String>,
+    /// E.164 number or email address.
+    pub recipient: String,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub options: SendOptions,
+    /// `overrideOptoutRules` asked for by a credential allowed to.
+    pub override_optout: bool,
+    pub callback_url: Option<String>,
+    pub callback_metadata: BTreeMap<String, serde_json::Value>,
+    pub request_uuid: uuid::Uuid,
+    pub status: MessageStatus,
+    pub error: Option<MessageError>,
+    pub warnings: Vec<Warning>,
+    pub provider_message_id: Option<String>,
+    /// Exactly what was handed to the provider.
+    pub composed_body: Option<String>,
+    /// The number or address it was sent from.
+    pub sender: Option<String>,
+    pub created_at: time::OffsetDateTime,
+    pub updated_at: time::OffsetDateTime,
+}

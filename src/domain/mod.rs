@@ -13,6 +13,7 @@ pub mod email;
 pub mod optout;
 pub mod phone;
 pub mod policy;
+pub mod report;
 
 pub use email::EmailAddress;
 pub use phone::PhoneNumber;

@@ -15,7 +15,10 @@ use crate::domain::directory::{Dealer, Department, User};
 use crate::domain::optout::{OptEvent, OptSource, OptStatus};
 use crate::domain::{EmailAddress, PhoneNumber};
 
+pub mod messages;
 pub mod sqlite;
+
+pub use messages::*;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -72,6 +75,13 @@ pub struct OptHistoryEntry {
     pub at: OffsetDateTime,
 }
 
+/// `okToEmail` and `doNotCC` of one customer's registration of an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmailFlags {
+    pub ok_to_email: bool,
+    pub do_not_cc: bool,
+}
+
 /// What a customer search matches on; built by the API from one search term.
 #[derive(Debug, Clone)]
 pub struct CustomerQuery {
@@ -85,11 +95,11 @@ pub struct CustomerQuery {
 
 /// Everything Herald keeps. Split by subject so each backend implements it file by file.
 pub trait Store:
-    Lifecycle + DirectoryStore + CredentialStore + CustomerStore + ComplianceStore
+    Lifecycle + DirectoryStore + CredentialStore + CustomerStore + ComplianceStore + MessageStore
 {
 }
 impl<T> Store for T where
-    T: Lifecycle + DirectoryStore + CredentialStore + CustomerStore + ComplianceStore
+    T: Lifecycle + DirectoryStore + CredentialStore + CustomerStore + ComplianceStore + MessageStore
 {
 }
 
@@ -156,9 +166,8 @@ pub trait CustomerStore: Send + Sync + 'static {
         ok: bool,
         now: OffsetDateTime,
     ) -> StoreResult<u64>;
-    /// The `okToEmail` flags of `email` among the dealer's customers (empty when unknown).
-    async fn ok_to_email_flags(&self, dealer: Uuid, email: &EmailAddress)
-    -> StoreResult<Vec<bool>>;
+    /// The flags of `email` wherever the dealer's customers have it (empty when unknown).
+    async fn email_flags(&self, dealer: Uuid, email: &EmailAddress) -> StoreResult<Vec<EmailFlags>>;
 }
 
 #[async_trait]

@@ -257,7 +257,7 @@ pub async fn ok_to_email_is_set_per_dealer(store: &dyn Store) {
     store.save_customer(&customer(&a, "A", &[], &[address]), ContactOrigin::Api, now()).await.unwrap();
     store.save_customer(&customer(&b, "B", &[], &[address]), ContactOrigin::Api, now()).await.unwrap();
     assert_eq!(store.set_ok_to_email(a.uuid, &email(address), false, now()).await.unwrap(), 1);
-    assert_eq!(store.ok_to_email_flags(a.uuid, &email(address)).await.unwrap(), vec![false]);
-    assert_eq!(store.ok_to_email_flags(b.uuid, &email(address)).await.unwrap(), vec![true]);
-    assert!(store.ok_to_email_flags(a.uuid, &email("unknown@example.com")).await.unwrap().is_empty());
+    assert_eq!(store.email_flags(a.uuid, &email(address)).await.unwrap().iter().map(|f| f.ok_to_email).collect::<Vec<_>>(), vec![false]);
+    assert_eq!(store.email_flags(b.uuid, &email(address)).await.unwrap().iter().map(|f| f.ok_to_email).collect::<Vec<_>>(), vec![true]);
+    assert!(store.email_flags(a.uuid, &email("unknown@example.com")).await.unwrap().is_empty());
 }

@@ -11,7 +11,7 @@ use crate::domain::customer::{
 };
 use crate::domain::optout::{OptEvent, OptSource};
 use crate::domain::{EmailAddress, PhoneNumber};
-use crate::store::{CustomerQuery, CustomerStore, OptChange, StoreError, StoreResult};
+use crate::store::{CustomerQuery, CustomerStore, EmailFlags, OptChange, StoreError, StoreResult};
 
 #[async_trait]
 impl CustomerStore for SqliteStore {
@@ -179,20 +179,19 @@ impl CustomerStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn ok_to_email_flags(
-        &self,
-        dealer: Uuid,
-        email: &EmailAddress,
-    ) -> StoreResult<Vec<bool>> {
+    async fn email_flags(&self, dealer: Uuid, email: &EmailAddress) -> StoreResult<Vec<EmailFlags>> {
         let rows = sqlx::query(
-            "SELECT e.ok_to_email FROM customer_emails e JOIN customers c ON c.uuid = e.customer_uuid
+            "SELECT e.ok_to_email, e.do_not_cc FROM customer_emails e JOIN customers c ON c.uuid = e.customer_uuid
              WHERE c.dealer_uuid = $1 AND e.email_address = $2",
         )
         .bind(dealer.to_string())
         .bind(email.as_str())
         .fetch_all(&self.reader)
         .await?;
-        Ok(rows.iter().map(|r| r.get("ok_to_email")).collect())
+        Ok(rows
+            .iter()
+            .map(|r| EmailFlags { ok_to_email: r.get("ok_to_email"), do_not_cc: r.get("do_not_cc") })
+            .collect())
     }
 }
 

@@ -1,5 +1,6 @@
 use async_trait::async_trait;
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -39,8 +40,8 @@ impl DirectoryStore for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
-            "INSERT INTO departments (uuid, dealer_uuid, name, settings, default_user_uuid, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO departments (uuid, dealer_uuid, name, settings, default_user_uuid, created_at, text_sender_number)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(department.uuid.to_string())
         .bind(department.dealer_uuid.to_string())
@@ -48,6 +49,7 @@ impl DirectoryStore for SqliteStore {
         .bind(settings_json(&department.settings)?)
         .bind(default_user.uuid.to_string())
         .bind(ms(OffsetDateTime::now_utc()))
+        .bind(sender_number(department))
         .execute(&mut *tx)
         .await
         .map_err(conflict_as("department"))?;
@@ -58,28 +60,22 @@ impl DirectoryStore for SqliteStore {
 
     async fn department(&self, uuid: Uuid) -> StoreResult<Option<Department>> {
         let row = sqlx::query(
-            "SELECT dealer_uuid, name, settings, default_user_uuid FROM departments WHERE uuid = $1",
+            "SELECT uuid, dealer_uuid, name, settings, default_user_uuid FROM departments WHERE uuid = $1",
         )
         .bind(uuid.to_string())
         .fetch_optional(&self.reader)
         .await?;
-        let Some(r) = row else { return Ok(None) };
-        let settings: String = r.get("settings");
-        Ok(Some(Department {
-            uuid,
-            dealer_uuid: parse_uuid(r.get("dealer_uuid"))?,
-            name: r.get("name"),
-            settings: serde_json::from_str(&settings)
-                .map_err(|e| StoreError::Corrupt(format!("department settings: {e}")))?,
-            default_user_uuid: parse_uuid(r.get("default_user_uuid"))?,
-        }))
+        row.as_ref().map(department_from_row).transpose()
     }
 
     async fn update_department(&self, department: &Department) -> StoreResult<()> {
-        sqlx::query("UPDATE departments SET name = $2, settings = $3 WHERE uuid = $1")
+        sqlx::query(
+            "UPDATE departments SET name = $2, settings = $3, text_sender_number = $4 WHERE uuid = $1",
+        )
             .bind(department.uuid.to_string())
             .bind(&department.name)
             .bind(settings_json(&department.settings)?)
+            .bind(sender_number(department))
             .execute(&self.writer)
             .await?;
         Ok(())
@@ -139,4 +135,20 @@ async fn insert_user(tx: &mut sqlx::SqliteConnection, user: &User) -> StoreResul
 
 fn settings_json(settings: &DepartmentSettings) -> StoreResult<String> {
     serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(format!("settings: {e}")))
+}
+
+fn sender_number(department: &Department) -> Option<String> {
+    department.settings.text_sender_number.as_ref().map(|n| n.as_str().to_string())
+}
+
+pub(super) fn department_from_row(r: &SqliteRow) -> StoreResult<Department> {
+    let settings: String = r.get("settings");
+    Ok(Department {
+        uuid: parse_uuid(r.get("uuid"))?,
+        dealer_uuid: parse_uuid(r.get("dealer_uuid"))?,
+        name: r.get("name"),
+        settings: serde_json::from_str(&settings)
+            .map_err(|e| StoreError::Corrupt(format!("department settings: {e}")))?,
+        default_user_uuid: parse_uuid(r.get("default_user_uuid"))?,
+    })
 }

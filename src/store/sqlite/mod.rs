@@ -9,6 +9,7 @@ mod compliance;
 mod credentials;
 mod customers;
 mod directory;
+mod messages;
 
 use std::str::FromStr;
 use std::time::Duration;

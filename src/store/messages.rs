@@ -1,0 +1,254 @@
+//! What the store keeps for messages: the message, its delivery job (the outbox pattern: both
+//! written in one transaction), attempts, callbacks, idempotency keys and threads.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::StoreResult;
+use crate::domain::directory::Department;
+use crate::domain::message::{Message, MessageError, MessageStatus};
+use crate::domain::PhoneNumber;
+
+/// The delivery job written with a message.
+#[derive(Debug, Clone, Copy)]
+pub struct NewJob {
+    pub due_at: OffsetDateTime,
+    /// Set when the accepting request sends inline (synchronous): it holds the job's lease so
+    /// no worker takes it meanwhile; if that request dies, the lease expires and a worker does.
+    pub lease: Option<Lease>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    pub id: Uuid,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A job a worker holds until its lease expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    pub message_uuid: Uuid,
+    pub lease: Lease,
+    /// Provider attempts already made.
+    pub attempts: u32,
+}
+
+/// An idempotency key claimed with a new message (SPEC 4.1).
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim {
+    pub credential: String,
+    pub key: String,
+    pub request_hash: String,
+    /// Known at once for asynchronous sends; synchronous ones complete it after sending.
+    pub response: Option<StoredResponse>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub message_uuid: Uuid,
+    /// `None` while the first request is still sending.
+    pub response: Option<StoredResponse>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcceptOutcome {
+    Accepted,
+    /// The idempotency key was used before: nothing was written.
+    Existing(IdempotencyRecord),
+}
+
+/// Who owns the (department, customer) thread after this message (SPEC 1).
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadOwner {
+    pub department_uuid: Uuid,
+    pub customer_uuid: Uuid,
+    pub user_uuid: Uuid,
+    /// `true`: the thread moves to this user. `false` (the default associate): the owner is
+    /// kept, and only a new thread gets this user.
+    pub delegate: bool,
+}
+
+/// A callback to enqueue with a status change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCallback {
+    /// The `webhook-id`, stable across retries.
+    pub webhook_id: String,
+    pub url: String,
+    pub credential: String,
+    pub payload: String,
+}
+
+/// The changes one delivery step makes to its message.
+#[derive(Debug, Clone, Default)]
+pub struct MessageUpdate {
+    pub status: Option<MessageStatus>,
+    pub error: Option<MessageError>,
+    pub provider_message_id: Option<String>,
+    pub composed_body: Option<String>,
+    pub sender: Option<String>,
+    pub callbacks: Vec<NewCallback>,
+}
+
+/// One hand-over to a provider, kept for the operator and the status endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub attempt: u32,
+    pub at: OffsetDateTime,
+    /// `SUCCESS`, `TRANSIENT` or `PERMANENT`.
+    pub outcome: String,
+    pub error_code: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// What happens to a job after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobNext {
+    Done,
+    Retry { due_at: OffsetDateTime },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackRecord {
+    pub webhook_id: String,
+    pub seq: u32,
+    pub url: String,
+    /// `PENDING`, `DELIVERED` or `FAILED`.
+    pub state: String,
+    pub attempts: u32,
+    pub last_result: Option<String>,
+    pub payload: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedCallback {
+    pub webhook_id: String,
+    pub message_uuid: Uuid,
+    pub url: String,
+    pub credential: String,
+    pub payload: String,
+    pub attempts: u32,
+    pub created_at: OffsetDateTime,
+    pub lease: Lease,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackResult {
+    Delivered { detail: String },
+    Retry { due_at: OffsetDateTime, detail: String },
+    Failed { detail: String },
+}
+
+/// What the `outbox` provider "sent" (SPEC 6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub message_uuid: Uuid,
+    pub protocol: String,
+    pub from: String,
+    pub to: String,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub subject: Option<String>,
+    pub body: String,
+    pub media_urls: Vec<String>,
+    pub sent_at: OffsetDateTime,
+}
+
+/// A position in a thread, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadCursor {
+    pub created_at: OffsetDateTime,
+    pub uuid: Uuid,
+}
+
+#[async_trait]
+pub trait MessageStore: Send + Sync + 'static {
+    /// Writes the message, its job, the idempotency key and the thread owner in one durable
+    /// transaction — or nothing, when the key was used before.
+    async fn accept_message(
+        &self,
+        message: &Message,
+        job: Option<NewJob>,
+        idempotency: Option<&IdempotencyClaim>,
+        thread: Option<ThreadOwner>,
+    ) -> StoreResult<AcceptOutcome>;
+    async fn complete_idempotency(
+        &self,
+        credential: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> StoreResult<()>;
+    async fn message(&self, uuid: Uuid) -> StoreResult<Option<Message>>;
+    /// A page of the (department, customer) thread, newest first, after `before`.
+    async fn thread(
+        &self,
+        department: Uuid,
+        customer: Uuid,
+        before: Option<ThreadCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
+    async fn thread_owner(&self, department: Uuid, customer: Uuid) -> StoreResult<Option<Uuid>>;
+
+    /// Leases up to `limit` due jobs whose lease is free or expired.
+    async fn claim_jobs(
+        &self,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedJob>>;
+    /// Records a step's result if `job`'s lease is still held; returns false (and changes
+    /// nothing) when it is not.
+    async fn finish_job(
+        &self,
+        job: &ClaimedJob,
+        update: MessageUpdate,
+        attempt: Option<AttemptRecord>,
+        next: JobNext,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Moves a message to `status` unless it already has a final status (receipts arriving
+    /// late or out of order never move it backwards); returns whether it moved.
+    async fn apply_receipt(
+        &self,
+        message: Uuid,
+        status: MessageStatus,
+        error: Option<MessageError>,
+        callback: Option<NewCallback>,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    async fn message_by_provider_id(&self, provider_message_id: &str) -> StoreResult<Option<Message>>;
+    async fn attempts(&self, message: Uuid) -> StoreResult<Vec<AttemptRecord>>;
+    /// Jobs not yet finished (the delivery queue's depth).
+    async fn queue_depth(&self) -> StoreResult<u64>;
+
+    /// Leases due callbacks, never one whose message has an earlier callback pending.
+    async fn claim_callbacks(
+        &self,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedCallback>>;
+    async fn finish_callback(
+        &self,
+        callback: &ClaimedCallback,
+        result: CallbackResult,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    async fn callbacks(&self, message: Uuid) -> StoreResult<Vec<CallbackRecord>>;
+
+    async fn record_outbox(&self, entry: &OutboxEntry) -> StoreResult<()>;
+    /// The newest `limit` outbox entries, oldest first.
+    async fn outbox(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
+    /// Departments texting from `number` (inbound routing), oldest first.
+    async fn departments_by_sender(&self, number: &PhoneNumber) -> StoreResult<Vec<Department>>;
+}
