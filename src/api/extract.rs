@@ -10,6 +10,37 @@ use uuid::Uuid;
 use super::error::ApiError;
 use crate::domain::codes;
 
+/// The raw request body, read under the size limit: a body over the limit is `413
+/// REQUEST_TOO_LARGE` in the common shape (axum's own `Bytes` answers it in plain text).
+/// For handlers that check the credential's grant before they parse the body.
+pub struct ApiBytes(pub Bytes);
+
+impl<S> FromRequest<S> for ApiBytes
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(ApiBytes)
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        codes::REQUEST_TOO_LARGE,
+                        "the request body is larger than this server accepts",
+                    )
+                } else {
+                    ApiError::invalid_request(format!(
+                        "could not read the request body: {rejection}"
+                    ))
+                }
+            })
+    }
+}
+
 /// A JSON body of type `T`. Malformed JSON, wrong types and unknown enum values are `400
 /// INVALID_REQUEST` with the JSON path; a body over the limit is `413`.
 pub struct ApiJson<T>(pub T);
@@ -22,17 +53,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    codes::REQUEST_TOO_LARGE,
-                    "the request body is larger than this server accepts",
-                )
-            } else {
-                ApiError::invalid_request(format!("could not read the request body: {rejection}"))
-            }
-        })?;
+        let ApiBytes(bytes) = ApiBytes::from_request(req, state).await?;
         parse_json(&bytes).map(ApiJson)
     }
 }
