@@ -61,7 +61,7 @@ where
 /// Parses `bytes` as `T`, naming the JSON path of the first problem.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(e, bytes))?;
     de.end()
         .map_err(|e| ApiError::invalid_request(format!("$: {e}")))?;
     Ok(value)
@@ -83,10 +83,15 @@ pub fn from_value<T: DeserializeOwned>(
     })
 }
 
-fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>, bytes: &[u8]) -> ApiError {
     let path = e.path().to_string();
     let inner = e.inner();
-    if inner.is_syntax() || inner.is_eof() {
+    // serde_json reports a number or null where an enum is expected ("expected value") as a
+    // syntax error; only call the JSON malformed when it really is, so such a wrong type keeps
+    // its path.
+    let malformed = (inner.is_syntax() || inner.is_eof())
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err();
+    if malformed {
         ApiError::invalid_request(format!("malformed JSON: {inner}"))
     } else if path == "." {
         ApiError::invalid_request(format!("$: {inner}"))
