@@ -4,3 +4,4 @@
 mod helpers;
 
 mod foundation_smoke;
+mod tenant_isolation;
