@@ -3,5 +3,6 @@
 
 mod helpers;
 
+mod authentication;
 mod foundation_smoke;
 mod tenant_isolation;
