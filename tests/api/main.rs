@@ -4,5 +4,6 @@
 mod helpers;
 
 mod authentication;
+mod customers;
 mod foundation_smoke;
 mod tenant_isolation;
