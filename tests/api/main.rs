@@ -6,4 +6,5 @@ mod helpers;
 mod authentication;
 mod customers;
 mod foundation_smoke;
+mod optout;
 mod tenant_isolation;
