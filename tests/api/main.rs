@@ -6,5 +6,6 @@ mod helpers;
 mod authentication;
 mod customers;
 mod foundation_smoke;
+mod locks_and_associates;
 mod optout;
 mod tenant_isolation;
