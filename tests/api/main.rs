@@ -4,6 +4,7 @@
 mod helpers;
 
 mod authentication;
+mod bad_input;
 mod customers;
 mod foundation_smoke;
 mod locks_and_associates;
