@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin;
 mod authentication;
 mod bad_input;
 mod customers;
