@@ -1,7 +1,6 @@
 //! The operator's API under `/admin/v1` (SPEC 8), behind `Authorization: Bearer <admin_token>`.
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::{delete, patch, post};
 use serde::{Deserialize, Serialize};
@@ -12,7 +11,7 @@ use uuid::Uuid;
 use super::auth::Admin;
 use super::customer_body::CustomerBody;
 use super::error::{ApiError, ApiResult, ErrorItem, Reply};
-use super::extract::{ApiJson, ApiPath, from_value, parse_json, path_uuid};
+use super::extract::{ApiBytes, ApiJson, ApiPath, from_value, parse_json, path_uuid};
 use super::state::AppState;
 use crate::domain::codes;
 use crate::domain::credential::{Grant, IssuedCredential, Level};
@@ -330,7 +329,7 @@ async fn import_customers(
     _: Admin,
     State(state): State<AppState>,
     ApiPath(dealer_segment): ApiPath<String>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<Imported> {
     let dealer = dealer(&state, &dealer_segment).await?;
     let body: ImportBody = parse_json(&body)?;

@@ -10,6 +10,37 @@ use uuid::Uuid;
 use super::error::ApiError;
 use crate::domain::codes;
 
+/// The raw request body, read under the size limit: a body over the limit is `413
+/// REQUEST_TOO_LARGE` in the common shape (axum's own `Bytes` answers it in plain text).
+/// For handlers that check the credential's grant before they parse the body.
+pub struct ApiBytes(pub Bytes);
+
+impl<S> FromRequest<S> for ApiBytes
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(ApiBytes)
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        codes::REQUEST_TOO_LARGE,
+                        "the request body is larger than this server accepts",
+                    )
+                } else {
+                    ApiError::invalid_request(format!(
+                        "could not read the request body: {rejection}"
+                    ))
+                }
+            })
+    }
+}
+
 /// A JSON body of type `T`. Malformed JSON, wrong types and unknown enum values are `400
 /// INVALID_REQUEST` with the JSON path; a body over the limit is `413`.
 pub struct ApiJson<T>(pub T);
@@ -22,17 +53,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    codes::REQUEST_TOO_LARGE,
-                    "the request body is larger than this server accepts",
-                )
-            } else {
-                ApiError::invalid_request(format!("could not read the request body: {rejection}"))
-            }
-        })?;
+        let ApiBytes(bytes) = ApiBytes::from_request(req, state).await?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -40,7 +61,7 @@ where
 /// Parses `bytes` as `T`, naming the JSON path of the first problem.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(e, bytes))?;
     de.end()
         .map_err(|e| ApiError::invalid_request(format!("$: {e}")))?;
     Ok(value)
@@ -62,10 +83,15 @@ pub fn from_value<T: DeserializeOwned>(
     })
 }
 
-fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>, bytes: &[u8]) -> ApiError {
     let path = e.path().to_string();
     let inner = e.inner();
-    if inner.is_syntax() || inner.is_eof() {
+    // serde_json reports a number or null where an enum is expected ("expected value") as a
+    // syntax error; only call the JSON malformed when it really is, so such a wrong type keeps
+    // its path.
+    let malformed = (inner.is_syntax() || inner.is_eof())
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err();
+    if malformed {
         ApiError::invalid_request(format!("malformed JSON: {inner}"))
     } else if path == "." {
         ApiError::invalid_request(format!("$: {inner}"))

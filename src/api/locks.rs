@@ -1,7 +1,6 @@
 //! Customer locks: `POST` and `DELETE .../user/{userUuid}/customer/{customerUuid}/lock`.
 //! While a user holds a lock, other users' sends fail with `CUSTOMER_LOCKED` (SPEC 1).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -11,7 +10,7 @@ use uuid::Uuid;
 
 use super::auth::Integrator;
 use super::error::{ApiError, ApiResult, Reply};
-use super::extract::{ApiPath, parse_json};
+use super::extract::{ApiBytes, ApiPath, parse_json};
 use super::lookup::{department_user, required_customer};
 use super::state::AppState;
 use crate::domain::codes;
@@ -72,7 +71,7 @@ pub async fn lock(
     auth: Integrator,
     State(state): State<AppState>,
     ApiPath((department, user, customer)): ApiPath<(String, String, String)>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<LockReply> {
     let department = auth
         .department(&state, &department, Scope::CustomerUpdate)

@@ -5,7 +5,6 @@
 //! `okToEmail = false`, `OPTED_IN` when it is registered and allowed, `NOT_SET` when unknown,
 //! and its events set `okToEmail`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -14,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::auth::Integrator;
 use super::error::{ApiError, ApiResult, ErrorItem, Reply};
-use super::extract::{ApiPath, parse_json};
+use super::extract::{ApiBytes, ApiPath, parse_json};
 use super::state::AppState;
 use crate::domain::codes;
 use crate::domain::credential::Scope;
@@ -167,7 +166,7 @@ pub async fn update(
     auth: Integrator,
     State(state): State<AppState>,
     ApiPath(department): ApiPath<String>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<UpdateReply> {
     let department = auth
         .department(&state, &department, Scope::OptoutStatusUpdate)

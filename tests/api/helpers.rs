@@ -228,6 +228,84 @@ impl TestApp {
         request.send().await.expect("request reaches herald")
     }
 
+    /// An integrator call with a raw body sent as `application/json`, for bodies a
+    /// `serde_json::Value` cannot express (malformed JSON, invalid UTF-8, empty).
+    pub async fn call_raw(
+        &self,
+        credential: &Credential,
+        method: Method,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.client
+            .request(method, self.url(path))
+            .basic_auth(&credential.username, Some(&credential.password))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request reaches herald")
+    }
+
+    /// Customer search that must succeed; returns the UUIDs found, in order.
+    pub async fn search(&self, tenant: &Tenant, term: &str) -> Vec<Uuid> {
+        let response = self
+            .call(
+                &tenant.credential,
+                Method::GET,
+                &search_path(tenant.department, term),
+                None,
+            )
+            .await;
+        customer_uuids(&assert_ok(response).await)
+    }
+
+    /// A customer as the customer API answers it (`customer` of the body).
+    pub async fn get_customer(&self, tenant: &Tenant, customer: Uuid) -> Value {
+        let response = self
+            .call(
+                &tenant.credential,
+                Method::GET,
+                &customer_path(tenant.department, customer),
+                None,
+            )
+            .await;
+        assert_ok(response).await["customer"].clone()
+    }
+
+    /// The `optOutStatus` object of `GET .../optoutstatus`, which must succeed.
+    pub async fn opt_status(&self, tenant: &Tenant, kind: &str, value: &str) -> Value {
+        let response = self
+            .call(
+                &tenant.credential,
+                Method::GET,
+                &optout_read_path(tenant.department, kind, value),
+                None,
+            )
+            .await;
+        assert_ok(response).await["optOutStatus"].clone()
+    }
+
+    /// `POST .../optoutstatus` with `(communicationType, communicationValue)` pairs.
+    pub async fn opt_event(
+        &self,
+        tenant: &Tenant,
+        values: &[(&str, &str)],
+        event: &str,
+    ) -> Response {
+        let list: Vec<Value> = values
+            .iter()
+            .map(|(kind, value)| json!({"communicationType": kind, "communicationValue": value}))
+            .collect();
+        self.call(
+            &tenant.credential,
+            Method::POST,
+            &optout_update_path(tenant.department),
+            Some(json!({"communicationAttributesList": list, "event": event})),
+        )
+        .await
+    }
+
     /// Creates a customer through the customer API; returns its UUID.
     pub async fn create_customer(&self, tenant: &Tenant, customer: Value) -> Uuid {
         let response = self
@@ -271,15 +349,19 @@ pub fn uuid_of(value: &Value) -> Uuid {
     .unwrap()
 }
 
-/// Asserts the seed's response shape with one error of `code`; returns the body.
-pub async fn assert_error(response: Response, status: u16, code: &str) -> Value {
+/// Asserts `status` and the seed's response shape: a JSON body whose `requestUUID` is the
+/// `X-Request-Id` header, with `errors[]` (each with code, description and UID) and
+/// `warnings[]`. Returns the body.
+pub async fn assert_envelope(response: Response, status: u16) -> Value {
     let actual = response.status().as_u16();
     let header_id = response
         .headers()
         .get("x-request-id")
         .map(|v| v.to_str().unwrap().to_string())
         .expect("X-Request-Id header");
-    let body: Value = response.json().await.expect("a JSON body");
+    let text = response.text().await.expect("a body");
+    let body: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("status {actual}: body is not JSON ({e}): {text:?}"));
     assert_eq!(actual, status, "unexpected status, body {body}");
     assert_eq!(
         body["requestUUID"].as_str(),
@@ -288,15 +370,110 @@ pub async fn assert_error(response: Response, status: u16, code: &str) -> Value 
     );
     assert!(body["warnings"].is_array(), "{body}");
     let errors = body["errors"].as_array().expect("errors[]");
-    assert!(
-        errors.iter().any(|e| e["errorCode"] == code),
-        "expected {code} in {body}"
-    );
     for e in errors {
         assert!(
-            e["errorDescription"].is_string() && e["errorUID"].is_string(),
+            e["errorCode"].is_string()
+                && e["errorDescription"].is_string()
+                && e["errorUID"].is_string(),
             "{body}"
         );
     }
     body
+}
+
+/// Asserts the seed's response shape with one error of `code`; returns the body.
+pub async fn assert_error(response: Response, status: u16, code: &str) -> Value {
+    let body = assert_envelope(response, status).await;
+    assert!(
+        body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["errorCode"] == code),
+        "expected {code} in {body}"
+    );
+    body
+}
+
+/// Asserts a `200` in the seed's shape with no errors; returns the body.
+pub async fn assert_ok(response: Response) -> Value {
+    let body = assert_envelope(response, 200).await;
+    assert_eq!(body["errors"], serde_json::json!([]), "{body}");
+    body
+}
+
+/// The descriptions of all errors of `code` in a response body.
+pub fn error_descriptions(body: &Value, code: &str) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .expect("errors[]")
+        .iter()
+        .filter(|e| e["errorCode"] == code)
+        .map(|e| e["errorDescription"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The UUIDs of the customers in a search answer, in order.
+pub fn customer_uuids(body: &Value) -> Vec<Uuid> {
+    body["customers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no customers[] in {body}"))
+        .iter()
+        .map(|c| uuid_of(&c["uuid"]))
+        .collect()
+}
+
+/// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+// The integrator endpoints of SPEC 3, by department.
+
+pub fn customers_path(department: impl std::fmt::Display) -> String {
+    format!("/customer/v2/department/{department}/customer")
+}
+
+pub fn customer_path(
+    department: impl std::fmt::Display,
+    customer: impl std::fmt::Display,
+) -> String {
+    format!("/customer/v2/department/{department}/customer/{customer}")
+}
+
+pub fn search_path(department: impl std::fmt::Display, term: &str) -> String {
+    format!(
+        "/customer/v2/department/{department}/customer?searchTerm={}",
+        encode(term)
+    )
+}
+
+pub fn optout_read_path(department: impl std::fmt::Display, kind: &str, value: &str) -> String {
+    format!(
+        "/communications/department/{department}/communicationType/{kind}/communicationValue/{value}/optoutstatus"
+    )
+}
+
+pub fn optout_update_path(department: impl std::fmt::Display) -> String {
+    format!("/communications/department/{department}/optoutstatus")
+}
+
+pub fn default_associate_path(department: impl std::fmt::Display) -> String {
+    format!("/manage/v2/departments/{department}/dealerAssociate/default")
+}
+
+pub fn lock_path(
+    department: impl std::fmt::Display,
+    user: impl std::fmt::Display,
+    customer: impl std::fmt::Display,
+) -> String {
+    format!("/communications/department/{department}/user/{user}/customer/{customer}/lock")
 }

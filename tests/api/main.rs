@@ -3,4 +3,11 @@
 
 mod helpers;
 
+mod admin;
+mod authentication;
+mod bad_input;
+mod customers;
 mod foundation_smoke;
+mod locks_and_associates;
+mod optout;
+mod tenant_isolation;
