@@ -1,19 +1,41 @@
-//! One Herald process: the store, the HTTP API, and (as they arrive) the workers, run as
-//! sibling tasks that stop together.
+//! One Herald process: the store, the HTTP API, the delivery workers and the callback
+//! dispatchers, run as sibling tasks that stop together.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
+use crate::callbacks::dispatch::Dispatcher;
 use crate::config::Settings;
+use crate::delivery::{self, Deliverer};
+use crate::providers::Providers;
 use crate::store::{self, Store};
 
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    dispatcher: Dispatcher,
+    callbacks_wake: Arc<Notify>,
+}
+
+/// The process-wide metrics recorder (one per process, however many apps a test starts).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (an embedding program's): keep ours
+            // rendering what reaches it.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
 }
 
 impl Application {
@@ -25,21 +47,28 @@ impl Application {
         Self::build_with_store(settings, store).await
     }
 
-    pub async fn build_with_store(
-        settings: Settings,
-        store: Arc<dyn Store>,
-    ) -> anyhow::Result<Self> {
+    pub async fn build_with_store(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
-        let state = AppState::new(store, Arc::new(settings));
-        Ok(Self { listener, state })
+        let settings = Arc::new(settings);
+        let providers = Providers::from_settings(&settings, store.clone())?;
+        let callbacks_wake = Arc::new(Notify::new());
+        let deliverer = Deliverer::new(store.clone(), providers, settings.clone(), callbacks_wake.clone());
+        let dispatcher = Dispatcher::new(store.clone(), settings.callbacks.clone())?;
+        let state = AppState {
+            credentials: api::CredentialCache::new(store.clone()),
+            store,
+            settings,
+            deliverer,
+            delivery_wake: Arc::new(Notify::new()),
+            metrics: metrics_handle(),
+        };
+        Ok(Self { listener, state, dispatcher, callbacks_wake })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
     pub fn port(&self) -> u16 {
@@ -50,15 +79,30 @@ impl Application {
         self.state.store.clone()
     }
 
-    /// Serves until `shutdown` is cancelled, then stops accepting and lets in-flight requests
-    /// finish.
+    /// Serves and works until `shutdown` is cancelled; then stops accepting, lets in-flight
+    /// requests and delivery steps finish, and returns.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let router = api::router(self.state.clone());
-        tracing::info!(address = %self.local_addr(), "herald listening");
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await?;
+        let state = self.state.clone();
+        let workers = tokio::spawn(delivery::run_workers(
+            state.settings.delivery.workers,
+            state.store.clone(),
+            state.deliverer.clone(),
+            state.delivery_wake.clone(),
+            shutdown.clone(),
+        ));
+        let dispatchers = tokio::spawn(self.dispatcher.run(
+            state.settings.callbacks.workers,
+            self.callbacks_wake.clone(),
+            shutdown.clone(),
+        ));
+        let router = api::router(state);
+        tracing::info!(address = %self.listener.local_addr()?, "herald listening");
+        let served = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await;
+        shutdown.cancel();
+        let _ = tokio::join!(workers, dispatchers);
         tracing::info!("herald stopped");
-        Ok(())
+        Ok(served?)
     }
 }

@@ -121,6 +121,8 @@ pub struct CallbackSettings {
     pub retry_schedule_seconds: Vec<u64>,
     /// Send a `QUEUED_MESSAGE_EXPIRED` callback when a message waiting for opt-in expires.
     pub notify_on_expiry: bool,
+    /// Callback senders in this process; 0 leaves callbacks to other nodes.
+    pub workers: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,6 +131,7 @@ pub struct DeliverySettings {
     pub retry_schedule_seconds: Vec<u64>,
     /// A message not handed to a provider within this long after acceptance fails.
     pub max_age_seconds: u64,
+    /// Delivery workers in this process; 0 makes an API-only node that leaves sending to others.
     pub workers: usize,
 }
 
@@ -169,6 +172,7 @@ allow_private_networks = false
 timeout_seconds = 10
 retry_schedule_seconds = [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
 notify_on_expiry = true
+workers = 4
 
 [delivery]
 retry_schedule_seconds = [30, 60, 300, 900, 1800, 3600, 7200]
@@ -213,9 +217,6 @@ impl Settings {
     fn check(&self) -> Result<(), ConfigError> {
         if self.http.body_limit_bytes == 0 || self.http.request_timeout_seconds == 0 {
             return Err(ConfigError("http limits must be greater than zero".into()));
-        }
-        if self.delivery.workers == 0 {
-            return Err(ConfigError("delivery.workers must be at least 1".into()));
         }
         if self.text.provider == TextProviderKind::Twilio
             && (self.text.twilio.account_sid.is_none() || self.text.twilio.auth_token.is_none())

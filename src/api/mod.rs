@@ -7,12 +7,16 @@ mod auth;
 mod context;
 mod customer_body;
 mod customers;
+mod dev;
 pub mod error;
 mod extract;
 mod health;
 mod locks;
 mod lookup;
+mod messages;
 mod optout;
+mod public;
+mod send;
 mod state;
 
 use std::time::Duration;
@@ -22,7 +26,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 
-pub use auth::CACHE_TTL as CREDENTIAL_CACHE_TTL;
+pub use auth::{CACHE_TTL as CREDENTIAL_CACHE_TTL, CredentialCache};
 pub use context::REQUEST_ID_HEADER;
 pub use state::AppState;
 
@@ -32,6 +36,22 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(public::metrics))
+        .route("/vcard/{file}", get(public::department_vcard))
+        .route(
+            "/communications/department/{department}/user/{user}/customer/{customer}/message",
+            post(send::send),
+        )
+        .route(
+            "/communications/department/{department}/message/{message}",
+            get(messages::status),
+        )
+        .route(
+            "/communications/department/{department}/customer/{customer}/messages",
+            get(messages::thread),
+        )
+        .route("/dev/outbox", get(dev::outbox))
+        .route("/dev/inbound", post(dev::inbound))
         .route(
             "/customer/v2/department/{department}/customer",
             post(customers::save).get(customers::search),

@@ -2,8 +2,12 @@
 
 use std::sync::Arc;
 
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::Notify;
+
 use super::auth::CredentialCache;
 use crate::config::Settings;
+use crate::delivery::Deliverer;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -11,14 +15,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub credentials: CredentialCache,
     pub settings: Arc<Settings>,
-}
-
-impl AppState {
-    pub fn new(store: Arc<dyn Store>, settings: Arc<Settings>) -> Self {
-        Self {
-            credentials: CredentialCache::new(store.clone()),
-            store,
-            settings,
-        }
-    }
+    /// Sends synchronous messages inline, and applies receipts.
+    pub deliverer: Deliverer,
+    /// Wakes the delivery workers when a message is queued.
+    pub delivery_wake: Arc<Notify>,
+    pub metrics: PrometheusHandle,
 }

@@ -1,3 +1,28 @@
 //! The worker side: claim a due job, decide, send, record; retry with backoff.
+//!
+//! A job is claimed with a lease and the claim is committed before any provider call, so no
+//! database lock is held while a provider answers. Results are recorded only while the lease
+//! is still held; a worker that dies loses its lease and another worker takes the job.
 
 pub mod backoff;
+pub mod inbound;
+mod step;
+mod workers;
+
+pub use step::{Deliverer, Mode};
+pub use workers::run_workers;
+
+use std::time::Duration;
+
+/// How long a claimed job belongs to its worker. Longer than any provider call may take
+/// ([`PROVIDER_DEADLINE`]), so a live worker never loses a job mid-send.
+pub const LEASE: Duration = Duration::from_secs(120);
+
+/// The longest Herald waits for a provider's answer.
+pub const PROVIDER_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Jobs one worker claims at a time.
+pub const CLAIM_BATCH: u32 = 8;
+
+/// How often idle workers look for due jobs (retries, expired leases) without a wake-up.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(200);

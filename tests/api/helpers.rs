@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use std::sync::Arc;
+
 use herald::{Application, Settings};
 use reqwest::{Method, Response};
 use secrecy::SecretString;
@@ -29,12 +31,25 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub settings: Settings,
     shutdown: CancellationToken,
-    _dir: TempDir,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    dir: Arc<TempDir>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
+    }
+}
+
+impl TestApp {
+    /// Stops Herald and waits until it has stopped; returns its data directory so another
+    /// Herald can start on the same database.
+    pub async fn stop(mut self) -> Arc<TempDir> {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.expect("herald task").expect("herald stops cleanly");
+        }
+        self.dir.clone()
     }
 }
 
@@ -56,7 +71,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts Herald with test settings adjusted by `configure`; returns once it is listening.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_app_in(dir, configure).await
+}
+
+/// Starts Herald on the database in `dir` (a restart when another Herald used it before).
+pub async fn spawn_app_in(dir: Arc<TempDir>, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&dir);
     configure(&mut settings);
     let app = Application::build(settings.clone())
@@ -64,13 +84,14 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("herald builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let shutdown = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     TestApp {
         address,
         client: reqwest::Client::new(),
         settings,
         shutdown,
-        _dir: dir,
+        task: Some(task),
+        dir,
     }
 }
 

@@ -1,0 +1,132 @@
+//! The callback queue's workers: claim due callbacks (never two of one message out of order),
+//! sign and send each, record the result, and schedule retries (SPEC 6).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::sender::{AttemptOutcome, CallbackSender};
+use crate::config::CallbackSettings;
+use crate::delivery::backoff;
+use crate::store::{CallbackResult, ClaimedCallback, Store};
+
+const LEASE: Duration = Duration::from_secs(120);
+const BATCH: u32 = 16;
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    store: Arc<dyn Store>,
+    sender: CallbackSender,
+    settings: CallbackSettings,
+}
+
+impl Dispatcher {
+    pub fn new(store: Arc<dyn Store>, settings: CallbackSettings) -> anyhow::Result<Self> {
+        let sender = CallbackSender::new(
+            Duration::from_secs(settings.timeout_seconds),
+            settings.allow_private_networks,
+        )?;
+        Ok(Self { store, sender, settings })
+    }
+
+    /// Runs `count` dispatchers until `shutdown`.
+    pub async fn run(self, count: usize, wake: Arc<Notify>, shutdown: CancellationToken) {
+        let mut tasks = JoinSet::new();
+        for _ in 0..count {
+            tasks.spawn(self.clone().work(wake.clone(), shutdown.clone()));
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    async fn work(self, wake: Arc<Notify>, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let claimed = match self.store.claim_callbacks(OffsetDateTime::now_utc(), LEASE, BATCH).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming callbacks failed");
+                    Vec::new()
+                }
+            };
+            let full = claimed.len() as u32 == BATCH;
+            let mut sends = JoinSet::new();
+            for callback in claimed {
+                let this = self.clone();
+                sends.spawn(async move { this.deliver(callback).await });
+            }
+            let mut any_done = false;
+            while let Some(done) = sends.join_next().await {
+                any_done |= matches!(done, Ok(true));
+            }
+            if any_done {
+                // A delivered callback may free the next one of its message.
+                wake.notify_one();
+            }
+            if !full {
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                }
+            }
+        }
+    }
+
+    /// One attempt at one callback; returns whether it left the queue.
+    #[tracing::instrument(skip_all, fields(webhook_id = %callback.webhook_id, message = %callback.message_uuid))]
+    async fn deliver(&self, callback: ClaimedCallback) -> bool {
+        let secret = match self.store.credential(&callback.credential).await {
+            Ok(Some(c)) => c.webhook_secret,
+            Ok(None) => {
+                return self.record(&callback, CallbackResult::Failed { detail: "the credential no longer exists".into() }).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reading the signing secret failed");
+                return false;
+            }
+        };
+        let timestamp = OffsetDateTime::now_utc().unix_timestamp();
+        let outcome = self
+            .sender
+            .send(&callback.url, &callback.webhook_id, timestamp, callback.payload.as_bytes(), secret.expose())
+            .await;
+        let result = match outcome {
+            AttemptOutcome::Delivered { status } => CallbackResult::Delivered { detail: format!("HTTP {status}") },
+            AttemptOutcome::Final { detail } => CallbackResult::Failed { detail },
+            AttemptOutcome::Retry { detail, retry_after } => {
+                let retry = callback.attempts as usize + 1;
+                match backoff::next_delay(&self.settings.retry_schedule_seconds, retry, 0.2, retry_after) {
+                    Some(delay) => CallbackResult::Retry { due_at: OffsetDateTime::now_utc() + delay, detail },
+                    None => CallbackResult::Failed { detail: format!("gave up after {retry} attempts: {detail}") },
+                }
+            }
+        };
+        let label = match &result {
+            CallbackResult::Delivered { .. } => "delivered",
+            CallbackResult::Retry { .. } => "retry",
+            CallbackResult::Failed { .. } => "failed",
+        };
+        metrics::counter!("herald_callback_attempts_total", "outcome" => label).increment(1);
+        tracing::info!(outcome = label, "callback attempt");
+        self.record(&callback, result).await
+    }
+
+    async fn record(&self, callback: &ClaimedCallback, result: CallbackResult) -> bool {
+        let leaves = !matches!(result, CallbackResult::Retry { .. });
+        match self.store.finish_callback(callback, result, OffsetDateTime::now_utc()).await {
+            Ok(true) => leaves,
+            Ok(false) => {
+                tracing::warn!("the callback's lease was lost before its result was recorded");
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "recording a callback attempt failed");
+                false
+            }
+        }
+    }
+}

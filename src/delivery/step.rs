@@ -1,0 +1,361 @@
+//! One delivery step for one claimed job: gather the facts, apply the rules, compose, hand to
+//! the provider, record the outcome with its callbacks.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use super::{PROVIDER_DEADLINE, backoff};
+use crate::config::Settings;
+use crate::domain::codes;
+use crate::domain::compose::{compose, email_from, email_subject};
+use crate::domain::message::{Message, MessageError, MessageStatus, Protocol, Purpose};
+use crate::domain::optout::{OptEvent, OptSource, OptState};
+use crate::domain::policy::{Decision, DeliveryFacts, decide};
+use crate::domain::report::MessageReport;
+use crate::domain::{EmailAddress, PhoneNumber};
+use crate::providers::{Effect, Outgoing, Providers, Receipt, SendOutcome};
+use crate::store::{
+    AttemptRecord, ClaimedJob, JobNext, MessageUpdate, NewCallback, OptChange, Store,
+};
+
+/// Whether the step runs inside a synchronous request or in a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The client waits for the answer: no retries, and only carrier receipts are called back.
+    Inline,
+    /// A worker: transient failures are retried, every outcome is called back.
+    Queued,
+}
+
+#[derive(Clone)]
+pub struct Deliverer {
+    store: Arc<dyn Store>,
+    providers: Providers,
+    settings: Arc<Settings>,
+    /// Wakes the callback dispatchers when a step enqueues callbacks.
+    callbacks_wake: Arc<Notify>,
+}
+
+impl Deliverer {
+    pub fn new(store: Arc<dyn Store>, providers: Providers, settings: Arc<Settings>, callbacks_wake: Arc<Notify>) -> Self {
+        Self { store, providers, settings, callbacks_wake }
+    }
+
+    /// Runs one step for `job`. Errors are storage failures: the job keeps its lease until it
+    /// expires and is then tried again.
+    #[tracing::instrument(skip_all, fields(message = %job.message_uuid))]
+    pub async fn deliver(&self, job: &ClaimedJob, mode: Mode) -> anyhow::Result<()> {
+        let now = OffsetDateTime::now_utc();
+        let Some(message) = self.store.message(job.message_uuid).await? else {
+            self.finish(job, MessageUpdate::default(), None, JobNext::Done).await?;
+            return Ok(());
+        };
+        if message.status != MessageStatus::Accepted {
+            // Already decided (e.g. by an inline send): nothing left to do.
+            self.finish(job, MessageUpdate::default(), None, JobNext::Done).await?;
+            return Ok(());
+        }
+        let age = now - message.created_at - time::Duration::seconds(message.options.delay_seconds as i64);
+        if job.attempts > 0 && age.whole_seconds() > self.settings.delivery.max_age_seconds as i64 {
+            let error = give_up_error(&message, "not handed to the provider within delivery.max_age_seconds");
+            return self.fail(job, &message, error, None, mode).await;
+        }
+
+        let facts = match self.facts(&message).await? {
+            Ok(facts) => facts,
+            Err(error) => return self.fail(job, &message, error, None, mode).await,
+        };
+        match decide(&facts.delivery) {
+            Decision::Send => {}
+            Decision::Refuse { code, description } => {
+                let error = MessageError { code: code.into(), description };
+                return self.fail(job, &message, error, None, mode).await;
+            }
+            Decision::WaitForOptin => {
+                // STUB: holding a message until its number opts in is not built yet; until it
+                // is, such a message is refused as the rules without the queue would.
+                let error = MessageError {
+                    code: codes::OPTED_OUT_COMMUNICATION_VALUE.into(),
+                    description: "the number has not opted in to texts (queueIfOptedOut is not available yet)".into(),
+                };
+                return self.fail(job, &message, error, None, mode).await;
+            }
+        }
+
+        if job.lease.expires_at - OffsetDateTime::now_utc() < PROVIDER_DEADLINE {
+            // Not enough lease left to be sure no other worker takes the job mid-send.
+            tracing::warn!("lease too short to send safely; leaving the job to expire");
+            return Ok(());
+        }
+        let outgoing = facts.outgoing;
+        let provider = self.providers.for_protocol(message.protocol);
+        let outcome = match tokio::time::timeout(PROVIDER_DEADLINE, provider.send(&outgoing)).await {
+            Ok(outcome) => outcome,
+            Err(_) => SendOutcome::Transient { detail: "the provider did not answer in time".into() },
+        };
+        let attempt_no = job.attempts + 1;
+        metrics::counter!("herald_delivery_attempts_total",
+            "protocol" => message.protocol.as_str(), "outcome" => outcome_label(&outcome))
+        .increment(1);
+        match outcome {
+            SendOutcome::Accepted { provider_message_id, receipt } => {
+                let mut update = MessageUpdate {
+                    status: Some(MessageStatus::Sent),
+                    provider_message_id: Some(provider_message_id),
+                    composed_body: Some(outgoing.body.clone()),
+                    sender: Some(outgoing.from.clone()),
+                    ..MessageUpdate::default()
+                };
+                if mode == Mode::Queued {
+                    update.callbacks.extend(callback(&message, MessageStatus::Sent, None));
+                }
+                let attempt = attempt(attempt_no, "SUCCESS", None, None);
+                if self.finish(job, update, Some(attempt), JobNext::Done).await? {
+                    if let Some(receipt) = receipt {
+                        self.apply_receipt(&message, receipt).await?;
+                    }
+                }
+                Ok(())
+            }
+            SendOutcome::Transient { detail } => {
+                let next = (mode == Mode::Queued)
+                    .then(|| backoff::next_delay(&self.settings.delivery.retry_schedule_seconds, job.attempts as usize, 0.2, None))
+                    .flatten();
+                let attempt = attempt(attempt_no, "TRANSIENT", None, Some(detail.clone()));
+                match next {
+                    Some(delay) => {
+                        let due_at = OffsetDateTime::now_utc() + delay;
+                        tracing::info!(attempt = attempt_no, retry_in_s = delay.as_secs(), "transient failure, will retry");
+                        self.finish(job, MessageUpdate::default(), Some(attempt), JobNext::Retry { due_at }).await?;
+                        Ok(())
+                    }
+                    None => {
+                        let error = give_up_error(&message, &detail);
+                        self.fail(job, &message, error, Some(attempt), mode).await
+                    }
+                }
+            }
+            SendOutcome::Permanent { code, detail, effect } => {
+                if let Some(effect) = effect {
+                    self.apply_effect(&message, effect).await?;
+                }
+                let attempt = attempt(attempt_no, "PERMANENT", Some(code.to_string()), Some(detail.clone()));
+                let error = MessageError { code: code.into(), description: detail };
+                self.fail(job, &message, error, Some(attempt), mode).await
+            }
+        }
+    }
+
+    /// Ends the message `FAILED` with `error`, calling back queued messages.
+    async fn fail(
+        &self,
+        job: &ClaimedJob,
+        message: &Message,
+        error: MessageError,
+        attempt: Option<AttemptRecord>,
+        mode: Mode,
+    ) -> anyhow::Result<()> {
+        tracing::info!(code = %error.code, "message failed");
+        let mut update = MessageUpdate {
+            status: Some(MessageStatus::Failed),
+            error: Some(error.clone()),
+            ..MessageUpdate::default()
+        };
+        if mode == Mode::Queued {
+            update.callbacks.extend(callback(message, MessageStatus::Failed, Some(error)));
+        }
+        self.finish(job, update, attempt, JobNext::Done).await?;
+        Ok(())
+    }
+
+    async fn finish(&self, job: &ClaimedJob, update: MessageUpdate, attempt: Option<AttemptRecord>, next: JobNext) -> anyhow::Result<bool> {
+        let wakes = !update.callbacks.is_empty();
+        let held = self
+            .store
+            .finish_job(job, update, attempt, next, OffsetDateTime::now_utc())
+            .await
+            .context("recording a delivery step")?;
+        if !held {
+            tracing::warn!("the job's lease was lost before its result was recorded");
+        } else if wakes {
+            self.callbacks_wake.notify_one();
+        }
+        Ok(held)
+    }
+
+    /// A delivery report: moves the message forward (never back) and calls the client back.
+    pub async fn apply_receipt(&self, message: &Message, receipt: Receipt) -> anyhow::Result<bool> {
+        let (status, error) = match receipt {
+            Receipt::Delivered => (MessageStatus::Delivered, None),
+            Receipt::Undelivered { detail } => (
+                MessageStatus::Undelivered,
+                Some(MessageError { code: provider_failure_code(message.protocol).into(), description: detail }),
+            ),
+        };
+        let cb = callback(message, status, error.clone());
+        let wakes = cb.is_some();
+        let moved = self
+            .store
+            .apply_receipt(message.uuid, status, error, cb, OffsetDateTime::now_utc())
+            .await?;
+        if moved && wakes {
+            self.callbacks_wake.notify_one();
+        }
+        Ok(moved)
+    }
+
+    async fn apply_effect(&self, message: &Message, effect: Effect) -> anyhow::Result<()> {
+        let now = OffsetDateTime::now_utc();
+        match effect {
+            Effect::OptOutNumber => {
+                if let Ok(phone) = PhoneNumber::parse(&message.recipient) {
+                    let change = OptChange { phone: &phone, event: OptEvent::StopMessageReceived, source: OptSource::Provider };
+                    self.store.apply_opt_changes(message.dealer_uuid, &[change], now).await?;
+                }
+            }
+            Effect::StopEmailing => {
+                if let Ok(email) = EmailAddress::parse(&message.recipient) {
+                    self.store.set_ok_to_email(message.dealer_uuid, &email, false, now).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything the rules and the provider need, read fresh at send time.
+    async fn facts(&self, message: &Message) -> anyhow::Result<Result<Facts, MessageError>> {
+        let internal = |what: &str| MessageError { code: codes::INTERNAL_SERVER_ERROR.into(), description: what.into() };
+        let Some(department) = self.store.department(message.department_uuid).await? else {
+            return Ok(Err(internal("the department no longer exists")));
+        };
+        let Some(dealer) = self.store.dealer(message.dealer_uuid).await? else {
+            return Ok(Err(internal("the dealer no longer exists")));
+        };
+        let user = match message.user_uuid {
+            Some(uuid) => self.store.user(uuid).await?,
+            None => None,
+        };
+        let customer = match message.customer_uuid {
+            Some(uuid) => self.store.customer(message.dealer_uuid, uuid).await?,
+            None => None,
+        };
+        let settings = &department.settings;
+        let (opt_state, contact_ok, blacklisted, sender_configured) = match message.protocol {
+            Protocol::Text => {
+                let phone = PhoneNumber::parse(&message.recipient).context("stored recipient")?;
+                let opt = self.store.opt_status(message.dealer_uuid, &phone).await?;
+                let ok = customer.as_ref().and_then(|c| c.phone(&phone)).is_none_or(|p| p.ok_to_text);
+                (opt.state, ok, false, settings.text_sender_number.is_some())
+            }
+            Protocol::Email => {
+                let email = EmailAddress::parse(&message.recipient).context("stored recipient")?;
+                let ok = customer.as_ref().and_then(|c| c.email(&email)).is_none_or(|e| e.ok_to_email);
+                let blacklisted = self.is_blacklisted(message.dealer_uuid, &email).await?;
+                (OptState::NotSet, ok, blacklisted, settings.email_sender.is_some())
+            }
+        };
+        let delivery = DeliveryFacts {
+            purpose: message.purpose,
+            protocol: message.protocol,
+            opt_state,
+            override_optout: message.override_optout,
+            queue_if_opted_out: message.options.queue_if_opted_out,
+            contact_ok,
+            sender_configured,
+            blacklisted,
+        };
+        let body = match (&user, message.purpose) {
+            (Some(user), Purpose::Customer) => compose(message.protocol, &message.body, &message.options, user, settings),
+            _ => message.body.clone(),
+        };
+        let (from, subject) = match message.protocol {
+            Protocol::Text => (settings.text_sender_number.as_ref().map(|n| n.to_string()).unwrap_or_default(), None),
+            Protocol::Email => (
+                settings
+                    .email_sender
+                    .as_ref()
+                    .map(|a| email_from(a.as_str(), settings.email_sender_name.as_deref()))
+                    .unwrap_or_default(),
+                Some(email_subject(message.subject.as_deref(), settings, &dealer)),
+            ),
+        };
+        let media_urls = if message.protocol == Protocol::Text && message.options.send_v_card {
+            vec![format!("{}/vcard/{}.vcf", self.settings.public_base_url(), department.uuid)]
+        } else {
+            Vec::new()
+        };
+        let outgoing = Outgoing {
+            message_uuid: message.uuid,
+            protocol: message.protocol.as_str(),
+            from,
+            to: message.recipient.clone(),
+            cc: message.cc.clone(),
+            bcc: message.bcc.clone(),
+            subject,
+            body,
+            media_urls,
+        };
+        Ok(Ok(Facts { delivery, outgoing }))
+    }
+
+    /// The dealer's blacklist, then the operator's global one (config).
+    pub async fn is_blacklisted(&self, dealer: Uuid, email: &EmailAddress) -> anyhow::Result<bool> {
+        let global = &self.settings.blacklist;
+        if global.emails.iter().any(|e| e.eq_ignore_ascii_case(email.as_str()))
+            || global.domains.iter().any(|d| d.trim_start_matches('@').eq_ignore_ascii_case(email.domain()))
+        {
+            return Ok(true);
+        }
+        Ok(self.store.is_blacklisted(dealer, email).await?)
+    }
+}
+
+struct Facts {
+    delivery: DeliveryFacts,
+    outgoing: Outgoing,
+}
+
+/// The callback for `message` moving to `status`, if the client asked for callbacks.
+pub fn callback(message: &Message, status: MessageStatus, error: Option<MessageError>) -> Option<NewCallback> {
+    let url = message.callback_url.clone()?;
+    let credential = message.credential.clone()?;
+    let mut after = message.clone();
+    after.status = status;
+    if error.is_some() {
+        after.error = error;
+    }
+    Some(NewCallback {
+        webhook_id: format!("msg_{}", Uuid::new_v4().simple()),
+        url,
+        credential,
+        payload: MessageReport::of(&after, message.request_uuid).to_json(),
+    })
+}
+
+/// The seed's code for a provider that failed to take a message.
+fn provider_failure_code(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Text => codes::TWILIO_SENDING_FAILURE,
+        Protocol::Email => codes::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn give_up_error(message: &Message, detail: &str) -> MessageError {
+    MessageError { code: provider_failure_code(message.protocol).into(), description: detail.to_string() }
+}
+
+fn attempt(n: u32, outcome: &str, error_code: Option<String>, detail: Option<String>) -> AttemptRecord {
+    AttemptRecord { attempt: n, at: OffsetDateTime::now_utc(), outcome: outcome.into(), error_code, detail }
+}
+
+fn outcome_label(outcome: &SendOutcome) -> &'static str {
+    match outcome {
+        SendOutcome::Accepted { .. } => "success",
+        SendOutcome::Transient { .. } => "transient",
+        SendOutcome::Permanent { .. } => "permanent",
+    }
+}
