@@ -47,14 +47,22 @@ impl Application {
         Self::build_with_store(settings, store).await
     }
 
-    pub async fn build_with_store(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+    pub async fn build_with_store(
+        settings: Settings,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let settings = Arc::new(settings);
         let providers = Providers::from_settings(&settings, store.clone())?;
         let callbacks_wake = Arc::new(Notify::new());
-        let deliverer = Deliverer::new(store.clone(), providers, settings.clone(), callbacks_wake.clone());
+        let deliverer = Deliverer::new(
+            store.clone(),
+            providers,
+            settings.clone(),
+            callbacks_wake.clone(),
+        );
         let dispatcher = Dispatcher::new(store.clone(), settings.callbacks.clone())?;
         let state = AppState {
             credentials: api::CredentialCache::new(store.clone()),
@@ -64,11 +72,18 @@ impl Application {
             delivery_wake: Arc::new(Notify::new()),
             metrics: metrics_handle(),
         };
-        Ok(Self { listener, state, dispatcher, callbacks_wake })
+        Ok(Self {
+            listener,
+            state,
+            dispatcher,
+            callbacks_wake,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn port(&self) -> u16 {

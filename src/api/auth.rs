@@ -147,7 +147,8 @@ impl Integrator {
 impl Integrator {
     /// Whether this credential also holds `scope` for `department` (an optional privilege).
     pub fn holds(&self, scope: Scope, department: &Department) -> bool {
-        self.0.allows(scope, department.dealer_uuid, department.uuid)
+        self.0
+            .allows(scope, department.dealer_uuid, department.uuid)
     }
 }
 

@@ -42,7 +42,11 @@ pub struct OutboxParams {
     limit: Option<u32>,
 }
 
-pub async fn outbox(_: Admin, State(state): State<AppState>, ApiQuery(params): ApiQuery<OutboxParams>) -> ApiResult<OutboxReply> {
+pub async fn outbox(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<OutboxParams>,
+) -> ApiResult<OutboxReply> {
     let limit = params.limit.unwrap_or(100).clamp(1, 1000);
     let entries = state.store.outbox(limit).await?;
     Ok(Reply::ok(OutboxReply {
@@ -87,14 +91,30 @@ pub struct InboundReply {
     reply_message_uuid: Option<Uuid>,
 }
 
-pub async fn inbound(_: Admin, State(state): State<AppState>, ApiJson(body): ApiJson<InboundBody>) -> ApiResult<InboundReply> {
-    let from = PhoneNumber::parse(&body.from).map_err(|e| ApiError::invalid_request(format!("from: {e}")))?;
-    let to = PhoneNumber::parse(&body.to).map_err(|e| ApiError::invalid_request(format!("to: {e}")))?;
-    let text = InboundText { from, to: to.clone(), body: body.body, provider_message_id: None };
+pub async fn inbound(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<InboundBody>,
+) -> ApiResult<InboundReply> {
+    let from = PhoneNumber::parse(&body.from)
+        .map_err(|e| ApiError::invalid_request(format!("from: {e}")))?;
+    let to =
+        PhoneNumber::parse(&body.to).map_err(|e| ApiError::invalid_request(format!("to: {e}")))?;
+    let text = InboundText {
+        from,
+        to: to.clone(),
+        body: body.body,
+        provider_message_id: None,
+    };
     let received = inbound::receive(&state.store, &state.delivery_wake, text)
         .await
         .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found(codes::INVALID_DEPARTMENT, format!("no department texts from {to}")))?;
+        .ok_or_else(|| {
+            ApiError::not_found(
+                codes::INVALID_DEPARTMENT,
+                format!("no department texts from {to}"),
+            )
+        })?;
     Ok(Reply::ok(InboundReply {
         message_uuid: received.message_uuid,
         department_uuid: received.department_uuid,

@@ -92,7 +92,13 @@ pub struct AttemptView {
 
 impl From<AttemptRecord> for AttemptView {
     fn from(a: AttemptRecord) -> Self {
-        Self { attempt: a.attempt, at: rfc3339(a.at), outcome: a.outcome, error_code: a.error_code, detail: a.detail }
+        Self {
+            attempt: a.attempt,
+            at: rfc3339(a.at),
+            outcome: a.outcome,
+            error_code: a.error_code,
+            detail: a.detail,
+        }
     }
 }
 
@@ -134,8 +140,15 @@ pub async fn status(
     State(state): State<AppState>,
     ApiPath((department, message)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusReply> {
-    let department = auth.department(&state, &department, Scope::MessageRead).await?;
-    let not_found = || ApiError::not_found(crate::domain::codes::NOT_FOUND, "no such message in this department");
+    let department = auth
+        .department(&state, &department, Scope::MessageRead)
+        .await?;
+    let not_found = || {
+        ApiError::not_found(
+            crate::domain::codes::NOT_FOUND,
+            "no such message in this department",
+        )
+    };
     let uuid = path_uuid(&message).ok_or_else(not_found)?;
     let message = state
         .store
@@ -175,7 +188,9 @@ pub async fn thread(
     ApiPath((department, customer)): ApiPath<(String, String)>,
     ApiQuery(params): ApiQuery<ThreadParams>,
 ) -> ApiResult<ThreadReply> {
-    let department = auth.department(&state, &department, Scope::MessageRead).await?;
+    let department = auth
+        .department(&state, &department, Scope::MessageRead)
+        .await?;
     let customer = dealer_customer(&state, &department, &customer)
         .await?
         .ok_or_else(|| invalid_customer_404(None))?;
@@ -190,17 +205,29 @@ pub async fn thread(
     };
     let before = match params.page_token.as_deref() {
         None | Some("") => None,
-        Some(token) => Some(parse_token(token).ok_or_else(|| ApiError::invalid_request("pageToken: not a token this endpoint gave"))?),
+        Some(token) => Some(parse_token(token).ok_or_else(|| {
+            ApiError::invalid_request("pageToken: not a token this endpoint gave")
+        })?),
     };
-    let page = state.store.thread(department.uuid, customer.uuid, before, size + 1).await?;
+    let page = state
+        .store
+        .thread(department.uuid, customer.uuid, before, size + 1)
+        .await?;
     let more = page.len() as u32 > size;
     let messages: Vec<Message> = page.into_iter().take(size as usize).collect();
     let next_page_token = more.then(|| messages.last().map(token)).flatten();
-    Ok(Reply::ok(ThreadReply { messages: messages.into_iter().map(Into::into).collect(), next_page_token }))
+    Ok(Reply::ok(ThreadReply {
+        messages: messages.into_iter().map(Into::into).collect(),
+        next_page_token,
+    }))
 }
 
 fn token(m: &Message) -> String {
-    format!("{}_{}", m.created_at.unix_timestamp_nanos() / 1_000_000, m.uuid.simple())
+    format!(
+        "{}_{}",
+        m.created_at.unix_timestamp_nanos() / 1_000_000,
+        m.uuid.simple()
+    )
 }
 
 fn parse_token(token: &str) -> Option<ThreadCursor> {

@@ -42,13 +42,18 @@ pub async fn send(
 ) -> Result<Response, ApiError> {
     let started = std::time::Instant::now();
     // 1. Credentials (the extractor) and grant.
-    let department = auth.department(&state, &department, Scope::MessageCreate).await?;
+    let department = auth
+        .department(&state, &department, Scope::MessageCreate)
+        .await?;
     let idempotency_key = idempotency_key(&headers)?;
     // 2. The request itself, every problem at once.
     let request = send_request::parse(&body).map_err(|problems| {
         ApiError::from_items(
             StatusCode::BAD_REQUEST,
-            problems.into_iter().map(|p| ErrorItem::new(p.code, p.description)).collect(),
+            problems
+                .into_iter()
+                .map(|p| ErrorItem::new(p.code, p.description))
+                .collect(),
         )
     })?;
     // 3. The user and the customer the path names.
@@ -64,7 +69,10 @@ pub async fn send(
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 codes::USER_DOES_NOT_HAVE_AUTHORITY,
-                format!("this user may not send {} messages", request.protocol.as_str()),
+                format!(
+                    "this user may not send {} messages",
+                    request.protocol.as_str()
+                ),
             ));
         }
         // 5. A lock held by someone else.
@@ -79,9 +87,19 @@ pub async fn send(
         }
     }
     // 6. The recipient must be the customer's.
-    let recipient = recipient(request.protocol, request.communication_value.as_deref(), &customer)?;
+    let recipient = recipient(
+        request.protocol,
+        request.communication_value.as_deref(),
+        &customer,
+    )?;
     if request.direction == Direction::Outgoing && request.protocol == Protocol::Text {
-        let composed = compose(Protocol::Text, &request.body, &request.options, &user, &department.settings);
+        let composed = compose(
+            Protocol::Text,
+            &request.body,
+            &request.options,
+            &user,
+            &department.settings,
+        );
         let chars = composed.chars().count();
         if chars > MAX_TEXT_CHARS {
             return Err(ApiError::bad_request(
@@ -93,25 +111,69 @@ pub async fn send(
 
     let mut warnings = Vec::new();
     let override_granted = auth.holds(Scope::MessageOverrideOptout, &department);
-    if request.options.override_optout_rules && request.protocol == Protocol::Text && !override_granted {
-        warnings.push(warning(codes::CANT_OVERRIDE_OPTOUT, "this credential may not override opt-out rules; they apply"));
+    if request.options.override_optout_rules
+        && request.protocol == Protocol::Text
+        && !override_granted
+    {
+        warnings.push(warning(
+            codes::CANT_OVERRIDE_OPTOUT,
+            "this credential may not override opt-out rules; they apply",
+        ));
     }
     if request.options.queue_if_opted_out && request.protocol == Protocol::Email {
-        warnings.push(warning(codes::CANT_QUEUE_MESSAGE_IF_OPTED_OUT, "queueIfOptedOut applies to TEXT only; sent normally"));
+        warnings.push(warning(
+            codes::CANT_QUEUE_MESSAGE_IF_OPTED_OUT,
+            "queueIfOptedOut applies to TEXT only; sent normally",
+        ));
     }
     let (cc, bcc) = if request.protocol == Protocol::Email {
-        let cc = screen_copies(&state, &department, &request.cc, "listOfEmailsToBeCCed", &recipient, &mut warnings).await?;
-        let bcc = screen_copies(&state, &department, &request.bcc, "listOfEmailsToBeBCCed", &recipient, &mut warnings).await?;
+        let cc = screen_copies(
+            &state,
+            &department,
+            &request.cc,
+            "listOfEmailsToBeCCed",
+            &recipient,
+            &mut warnings,
+        )
+        .await?;
+        let bcc = screen_copies(
+            &state,
+            &department,
+            &request.bcc,
+            "listOfEmailsToBeBCCed",
+            &recipient,
+            &mut warnings,
+        )
+        .await?;
         (cc, bcc)
     } else {
         (Vec::new(), Vec::new())
     };
 
-    let message = new_message(&auth, &department, &user, &customer, &request, recipient, cc, bcc, warnings, override_granted, now);
+    let message = new_message(
+        &auth,
+        &department,
+        &user,
+        &customer,
+        &request,
+        recipient,
+        cc,
+        bcc,
+        warnings,
+        override_granted,
+        now,
+    );
     let inline = request.direction == Direction::Outgoing && request.options.send_synchronously;
-    let lease = Lease { id: Uuid::new_v4(), expires_at: now + LEASE };
+    let lease = Lease {
+        id: Uuid::new_v4(),
+        expires_at: now + LEASE,
+    };
     let job = (request.direction == Direction::Outgoing).then(|| NewJob {
-        due_at: if inline { now } else { now + time::Duration::seconds(request.options.delay_seconds as i64) },
+        due_at: if inline {
+            now
+        } else {
+            now + time::Duration::seconds(request.options.delay_seconds as i64)
+        },
         lease: inline.then_some(lease),
     });
     let thread = ThreadOwner {
@@ -125,10 +187,17 @@ pub async fn send(
         credential: auth.0.username.clone(),
         key: key.clone(),
         request_hash: request_hash(&department, &user, &customer, &body),
-        response: (!inline).then(|| StoredResponse { status: 200, body: accepted_report.to_json() }),
+        response: (!inline).then(|| StoredResponse {
+            status: 200,
+            body: accepted_report.to_json(),
+        }),
     });
 
-    match state.store.accept_message(&message, job, claim.as_ref(), Some(thread)).await? {
+    match state
+        .store
+        .accept_message(&message, job, claim.as_ref(), Some(thread))
+        .await?
+    {
         AcceptOutcome::Existing(first) => {
             let claim = claim.expect("only a claimed key can exist already");
             return replay(first, &claim.request_hash);
@@ -149,30 +218,47 @@ pub async fn send(
 
     // Synchronous: send now, in a task of its own so a client hanging up cannot cut the step
     // short (the message is durable either way; a worker takes over if this process dies).
-    let claimed = ClaimedJob { message_uuid: message.uuid, lease, attempts: 0 };
+    let claimed = ClaimedJob {
+        message_uuid: message.uuid,
+        lease,
+        attempts: 0,
+    };
     let deliverer = state.deliverer.clone();
     let step = tokio::spawn(async move { deliverer.deliver(&claimed, Mode::Inline).await });
     if let Err(e) = step.await.map_err(anyhow::Error::from).and_then(|r| r) {
-        tracing::error!(error = format!("{e:#}"), "inline delivery failed; a worker will retry it");
+        tracing::error!(
+            error = format!("{e:#}"),
+            "inline delivery failed; a worker will retry it"
+        );
     }
     let after = state.store.message(message.uuid).await?.unwrap_or(message);
     let report = MessageReport::of(&after, context::request_id());
     let status = sync_status(&after);
     if let Some(key) = &idempotency_key {
-        let stored = StoredResponse { status: status.as_u16(), body: report.to_json() };
-        state.store.complete_idempotency(&auth.0.username, key, &stored).await?;
+        let stored = StoredResponse {
+            status: status.as_u16(),
+            body: report.to_json(),
+        };
+        state
+            .store
+            .complete_idempotency(&auth.0.username, key, &stored)
+            .await?;
     }
     Ok(report_response(status, &report))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get(IDEMPOTENCY_HEADER) else { return Ok(None) };
+    let Some(value) = headers.get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
     let key = value
         .to_str()
         .ok()
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 255)
-        .ok_or_else(|| ApiError::invalid_request("Idempotency-Key: 1 to 255 visible ASCII characters"))?;
+        .ok_or_else(|| {
+            ApiError::invalid_request("Idempotency-Key: 1 to 255 visible ASCII characters")
+        })?;
     Ok(Some(key.to_string()))
 }
 
@@ -184,7 +270,11 @@ async fn user_and_customer(
     customer_segment: &str,
 ) -> Result<(User, Customer), ApiError> {
     let user = match path_uuid(user_segment) {
-        Some(uuid) => state.store.user(uuid).await?.filter(|u| u.department_uuid == department.uuid),
+        Some(uuid) => state
+            .store
+            .user(uuid)
+            .await?
+            .filter(|u| u.department_uuid == department.uuid),
         None => None,
     };
     let customer = match path_uuid(customer_segment) {
@@ -196,10 +286,16 @@ async fn user_and_customer(
         (user, customer) => {
             let mut errors = Vec::new();
             if user.is_none() {
-                errors.push(ErrorItem::new(codes::INVALID_USER, "the userUuid is not a user of this department"));
+                errors.push(ErrorItem::new(
+                    codes::INVALID_USER,
+                    "the userUuid is not a user of this department",
+                ));
             }
             if customer.is_none() {
-                errors.push(ErrorItem::new(codes::INVALID_CUSTOMER, "the customerUuid is not a customer of this dealer"));
+                errors.push(ErrorItem::new(
+                    codes::INVALID_CUSTOMER,
+                    "the customerUuid is not a customer of this dealer",
+                ));
             }
             Err(ApiError::from_items(StatusCode::BAD_REQUEST, errors))
         }
@@ -208,7 +304,11 @@ async fn user_and_customer(
 
 /// Step 6: the given value must be registered for the customer (any spelling of a number);
 /// without one, the customer's preferred value for the protocol, then the first.
-fn recipient(protocol: Protocol, value: Option<&str>, customer: &Customer) -> Result<Recipient, ApiError> {
+fn recipient(
+    protocol: Protocol,
+    value: Option<&str>,
+    customer: &Customer,
+) -> Result<Recipient, ApiError> {
     let invalid = |why: String| ApiError::bad_request(codes::INVALID_COMMUNICATION_VALUE, why);
     match protocol {
         Protocol::Text => {
@@ -217,7 +317,9 @@ fn recipient(protocol: Protocol, value: Option<&str>, customer: &Customer) -> Re
                     let p = PhoneNumber::parse(v).map_err(|e| invalid(e.to_string()))?;
                     customer
                         .phone(&p)
-                        .ok_or_else(|| invalid(format!("{p} is not a phone number of this customer")))?
+                        .ok_or_else(|| {
+                            invalid(format!("{p} is not a phone number of this customer"))
+                        })?
                         .phone_number
                         .clone()
                 }
@@ -238,7 +340,9 @@ fn recipient(protocol: Protocol, value: Option<&str>, customer: &Customer) -> Re
                     let e = EmailAddress::parse(v).map_err(|e| invalid(e.to_string()))?;
                     customer
                         .email(&e)
-                        .ok_or_else(|| invalid(format!("{e} is not an email address of this customer")))?
+                        .ok_or_else(|| {
+                            invalid(format!("{e} is not an email address of this customer"))
+                        })?
                         .email_address
                         .clone()
                 }
@@ -257,7 +361,10 @@ fn recipient(protocol: Protocol, value: Option<&str>, customer: &Customer) -> Re
 }
 
 fn warning(code: &str, description: impl Into<String>) -> Warning {
-    Warning { code: code.into(), description: description.into() }
+    Warning {
+        code: code.into(),
+        description: description.into(),
+    }
 }
 
 /// CC/BCC entries that can be used; each one dropped leaves a warning (SPEC 5.3).
@@ -273,12 +380,21 @@ async fn screen_copies(
     for (i, entry) in entries.iter().enumerate() {
         let at = format!("{field}[{i}]");
         let Ok(address) = EmailAddress::parse(entry) else {
-            warnings.push(warning(codes::INVALID_EMAIL, format!("{at}: not a valid email address; skipped")));
+            warnings.push(warning(
+                codes::INVALID_EMAIL,
+                format!("{at}: not a valid email address; skipped"),
+            ));
             continue;
         };
-        let flags = state.store.email_flags(department.dealer_uuid, &address).await?;
+        let flags = state
+            .store
+            .email_flags(department.dealer_uuid, &address)
+            .await?;
         if flags.iter().any(|f| f.do_not_cc) {
-            warnings.push(warning(codes::DO_NOT_CC_ENABLED, format!("{at}: {address} must not be copied; skipped")));
+            warnings.push(warning(
+                codes::DO_NOT_CC_ENABLED,
+                format!("{at}: {address} must not be copied; skipped"),
+            ));
             continue;
         }
         let blacklisted = state
@@ -287,7 +403,10 @@ async fn screen_copies(
             .await
             .map_err(ApiError::internal)?;
         if blacklisted {
-            warnings.push(warning(codes::BLACKLISTED_EMAIL_DOMAIN, format!("{at}: {address} is blacklisted; skipped")));
+            warnings.push(warning(
+                codes::BLACKLISTED_EMAIL_DOMAIN,
+                format!("{at}: {address} is blacklisted; skipped"),
+            ));
             continue;
         }
         if address.as_str() != recipient.as_str() && !kept.iter().any(|k| k == address.as_str()) {
@@ -334,7 +453,11 @@ fn new_message(
         callback_metadata: request.callback_metadata.clone(),
         request_uuid: context::request_id(),
         // INCOMING is recorded as received: nothing is sent to anyone.
-        status: if incoming { MessageStatus::Delivered } else { MessageStatus::Accepted },
+        status: if incoming {
+            MessageStatus::Delivered
+        } else {
+            MessageStatus::Accepted
+        },
         error: None,
         warnings,
         provider_message_id: None,
@@ -365,16 +488,22 @@ fn replay(first: crate::store::IdempotencyRecord, hash: &str) -> Result<Response
         Some(stored) => {
             let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
             let mut response = (status, stored.body).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             response
                 .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(response)
         }
         None => Err(ApiError::new(
             StatusCode::CONFLICT,
             codes::MESSAGE_SEND_LOCK_NOT_OBTAINED,
-            format!("message {} with this Idempotency-Key is still being sent", first.message_uuid),
+            format!(
+                "message {} with this Idempotency-Key is still being sent",
+                first.message_uuid
+            ),
         )),
     }
 }
@@ -387,7 +516,9 @@ fn sync_status(message: &Message) -> StatusCode {
     match message.error.as_ref().map(|e| e.code.as_str()) {
         Some(codes::RATE_LIMIT_REACHED) => StatusCode::TOO_MANY_REQUESTS,
         Some(codes::MESSAGE_SEND_LOCK_NOT_OBTAINED) => StatusCode::CONFLICT,
-        Some(codes::TWILIO_SENDING_FAILURE | codes::INVALID_EMAIL_ADDRESS) => StatusCode::BAD_GATEWAY,
+        Some(codes::TWILIO_SENDING_FAILURE | codes::INVALID_EMAIL_ADDRESS) => {
+            StatusCode::BAD_GATEWAY
+        }
         Some(codes::INTERNAL_SERVER_ERROR) | None => StatusCode::INTERNAL_SERVER_ERROR,
         Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
     }

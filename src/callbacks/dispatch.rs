@@ -31,7 +31,11 @@ impl Dispatcher {
             Duration::from_secs(settings.timeout_seconds),
             settings.allow_private_networks,
         )?;
-        Ok(Self { store, sender, settings })
+        Ok(Self {
+            store,
+            sender,
+            settings,
+        })
     }
 
     /// Runs `count` dispatchers until `shutdown`.
@@ -45,7 +49,11 @@ impl Dispatcher {
 
     async fn work(self, wake: Arc<Notify>, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
-            let claimed = match self.store.claim_callbacks(OffsetDateTime::now_utc(), LEASE, BATCH).await {
+            let claimed = match self
+                .store
+                .claim_callbacks(OffsetDateTime::now_utc(), LEASE, BATCH)
+                .await
+            {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(error = %e, "claiming callbacks failed");
@@ -82,7 +90,14 @@ impl Dispatcher {
         let secret = match self.store.credential(&callback.credential).await {
             Ok(Some(c)) => c.webhook_secret,
             Ok(None) => {
-                return self.record(&callback, CallbackResult::Failed { detail: "the credential no longer exists".into() }).await;
+                return self
+                    .record(
+                        &callback,
+                        CallbackResult::Failed {
+                            detail: "the credential no longer exists".into(),
+                        },
+                    )
+                    .await;
             }
             Err(e) => {
                 tracing::error!(error = %e, "reading the signing secret failed");
@@ -92,16 +107,37 @@ impl Dispatcher {
         let timestamp = OffsetDateTime::now_utc().unix_timestamp();
         let outcome = self
             .sender
-            .send(&callback.url, &callback.webhook_id, timestamp, callback.payload.as_bytes(), secret.expose())
+            .send(
+                &callback.url,
+                &callback.webhook_id,
+                timestamp,
+                callback.payload.as_bytes(),
+                secret.expose(),
+            )
             .await;
         let result = match outcome {
-            AttemptOutcome::Delivered { status } => CallbackResult::Delivered { detail: format!("HTTP {status}") },
+            AttemptOutcome::Delivered { status } => CallbackResult::Delivered {
+                detail: format!("HTTP {status}"),
+            },
             AttemptOutcome::Final { detail } => CallbackResult::Failed { detail },
-            AttemptOutcome::Retry { detail, retry_after } => {
+            AttemptOutcome::Retry {
+                detail,
+                retry_after,
+            } => {
                 let retry = callback.attempts as usize + 1;
-                match backoff::next_delay(&self.settings.retry_schedule_seconds, retry, 0.2, retry_after) {
-                    Some(delay) => CallbackResult::Retry { due_at: OffsetDateTime::now_utc() + delay, detail },
-                    None => CallbackResult::Failed { detail: format!("gave up after {retry} attempts: {detail}") },
+                match backoff::next_delay(
+                    &self.settings.retry_schedule_seconds,
+                    retry,
+                    0.2,
+                    retry_after,
+                ) {
+                    Some(delay) => CallbackResult::Retry {
+                        due_at: OffsetDateTime::now_utc() + delay,
+                        detail,
+                    },
+                    None => CallbackResult::Failed {
+                        detail: format!("gave up after {retry} attempts: {detail}"),
+                    },
                 }
             }
         };
@@ -117,7 +153,11 @@ impl Dispatcher {
 
     async fn record(&self, callback: &ClaimedCallback, result: CallbackResult) -> bool {
         let leaves = !matches!(result, CallbackResult::Retry { .. });
-        match self.store.finish_callback(callback, result, OffsetDateTime::now_utc()).await {
+        match self
+            .store
+            .finish_callback(callback, result, OffsetDateTime::now_utc())
+            .await
+        {
             Ok(true) => leaves,
             Ok(false) => {
                 tracing::warn!("the callback's lease was lost before its result was recorded");

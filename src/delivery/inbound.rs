@@ -33,19 +33,43 @@ pub struct Received {
 }
 
 /// Handles one inbound text; `None` when no department texts from `to`.
-pub async fn receive(store: &Arc<dyn Store>, wake: &Notify, text: InboundText) -> anyhow::Result<Option<Received>> {
-    let Some(department) = store.departments_by_sender(&text.to).await?.into_iter().next() else {
+pub async fn receive(
+    store: &Arc<dyn Store>,
+    wake: &Notify,
+    text: InboundText,
+) -> anyhow::Result<Option<Received>> {
+    let Some(department) = store
+        .departments_by_sender(&text.to)
+        .await?
+        .into_iter()
+        .next()
+    else {
         return Ok(None);
     };
     let dealer = store
         .dealer(department.dealer_uuid)
         .await?
         .ok_or_else(|| anyhow::anyhow!("department {} has no dealer", department.uuid))?;
-    let query = CustomerQuery { text: String::new(), phone: Some(text.from.clone()), email: None, limit: 1 };
-    let customer = store.search_customers(dealer.uuid, &query).await?.into_iter().next();
+    let query = CustomerQuery {
+        text: String::new(),
+        phone: Some(text.from.clone()),
+        email: None,
+        limit: 1,
+    };
+    let customer = store
+        .search_customers(dealer.uuid, &query)
+        .await?
+        .into_iter()
+        .next();
     let now = OffsetDateTime::now_utc();
 
-    let mut incoming = system_message(&department, customer.as_ref().map(|c| c.uuid), &text.from, text.body.clone(), now);
+    let mut incoming = system_message(
+        &department,
+        customer.as_ref().map(|c| c.uuid),
+        &text.from,
+        text.body.clone(),
+        now,
+    );
     incoming.direction = Direction::Incoming;
     incoming.status = MessageStatus::Delivered;
     incoming.composed_body = Some(text.body.clone());
@@ -61,7 +85,11 @@ pub async fn receive(store: &Arc<dyn Store>, wake: &Notify, text: InboundText) -
     };
     let opt_state = match event {
         Some(event) => {
-            let change = OptChange { phone: &text.from, event, source: OptSource::Inbound };
+            let change = OptChange {
+                phone: &text.from,
+                event,
+                source: OptSource::Inbound,
+            };
             store.apply_opt_changes(dealer.uuid, &[change], now).await?[0].state
         }
         None => store.opt_status(dealer.uuid, &text.from).await?.state,
@@ -81,10 +109,26 @@ pub async fn receive(store: &Arc<dyn Store>, wake: &Notify, text: InboundText) -
     };
     let mut reply_uuid = None;
     if let Some(body) = reply_text {
-        let mut reply = system_message(&department, customer.as_ref().map(|c| c.uuid), &text.from, body, now);
+        let mut reply = system_message(
+            &department,
+            customer.as_ref().map(|c| c.uuid),
+            &text.from,
+            body,
+            now,
+        );
         reply.purpose = Purpose::KeywordReply;
         reply.options.add_tcpa_footer = false;
-        store.accept_message(&reply, Some(NewJob { due_at: now, lease: None }), None, None).await?;
+        store
+            .accept_message(
+                &reply,
+                Some(NewJob {
+                    due_at: now,
+                    lease: None,
+                }),
+                None,
+                None,
+            )
+            .await?;
         wake.notify_one();
         reply_uuid = Some(reply.uuid);
     }
@@ -99,7 +143,13 @@ pub async fn receive(store: &Arc<dyn Store>, wake: &Notify, text: InboundText) -
 }
 
 /// A TEXT of Herald's own to or from `number` in the department's thread with `customer`.
-fn system_message(department: &Department, customer: Option<Uuid>, number: &PhoneNumber, body: String, now: OffsetDateTime) -> Message {
+fn system_message(
+    department: &Department,
+    customer: Option<Uuid>,
+    number: &PhoneNumber,
+    body: String,
+    now: OffsetDateTime,
+) -> Message {
     Message {
         uuid: Uuid::now_v7(),
         dealer_uuid: department.dealer_uuid,

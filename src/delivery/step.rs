@@ -41,8 +41,18 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    pub fn new(store: Arc<dyn Store>, providers: Providers, settings: Arc<Settings>, callbacks_wake: Arc<Notify>) -> Self {
-        Self { store, providers, settings, callbacks_wake }
+    pub fn new(
+        store: Arc<dyn Store>,
+        providers: Providers,
+        settings: Arc<Settings>,
+        callbacks_wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            store,
+            providers,
+            settings,
+            callbacks_wake,
+        }
     }
 
     /// Runs one step for `job`. Errors are storage failures: the job keeps its lease until it
@@ -51,17 +61,24 @@ impl Deliverer {
     pub async fn deliver(&self, job: &ClaimedJob, mode: Mode) -> anyhow::Result<()> {
         let now = OffsetDateTime::now_utc();
         let Some(message) = self.store.message(job.message_uuid).await? else {
-            self.finish(job, MessageUpdate::default(), None, JobNext::Done).await?;
+            self.finish(job, MessageUpdate::default(), None, JobNext::Done)
+                .await?;
             return Ok(());
         };
         if message.status != MessageStatus::Accepted {
             // Already decided (e.g. by an inline send): nothing left to do.
-            self.finish(job, MessageUpdate::default(), None, JobNext::Done).await?;
+            self.finish(job, MessageUpdate::default(), None, JobNext::Done)
+                .await?;
             return Ok(());
         }
-        let age = now - message.created_at - time::Duration::seconds(message.options.delay_seconds as i64);
+        let age = now
+            - message.created_at
+            - time::Duration::seconds(message.options.delay_seconds as i64);
         if job.attempts > 0 && age.whole_seconds() > self.settings.delivery.max_age_seconds as i64 {
-            let error = give_up_error(&message, "not handed to the provider within delivery.max_age_seconds");
+            let error = give_up_error(
+                &message,
+                "not handed to the provider within delivery.max_age_seconds",
+            );
             return self.fail(job, &message, error, None, mode).await;
         }
 
@@ -72,7 +89,10 @@ impl Deliverer {
         match decide(&facts.delivery) {
             Decision::Send => {}
             Decision::Refuse { code, description } => {
-                let error = MessageError { code: code.into(), description };
+                let error = MessageError {
+                    code: code.into(),
+                    description,
+                };
                 return self.fail(job, &message, error, None, mode).await;
             }
             Decision::WaitForOptin => {
@@ -93,16 +113,22 @@ impl Deliverer {
         }
         let outgoing = facts.outgoing;
         let provider = self.providers.for_protocol(message.protocol);
-        let outcome = match tokio::time::timeout(PROVIDER_DEADLINE, provider.send(&outgoing)).await {
+        let outcome = match tokio::time::timeout(PROVIDER_DEADLINE, provider.send(&outgoing)).await
+        {
             Ok(outcome) => outcome,
-            Err(_) => SendOutcome::Transient { detail: "the provider did not answer in time".into() },
+            Err(_) => SendOutcome::Transient {
+                detail: "the provider did not answer in time".into(),
+            },
         };
         let attempt_no = job.attempts + 1;
         metrics::counter!("herald_delivery_attempts_total",
             "protocol" => message.protocol.as_str(), "outcome" => outcome_label(&outcome))
         .increment(1);
         match outcome {
-            SendOutcome::Accepted { provider_message_id, receipt } => {
+            SendOutcome::Accepted {
+                provider_message_id,
+                receipt,
+            } => {
                 let mut update = MessageUpdate {
                     status: Some(MessageStatus::Sent),
                     provider_message_id: Some(provider_message_id),
@@ -111,10 +137,15 @@ impl Deliverer {
                     ..MessageUpdate::default()
                 };
                 if mode == Mode::Queued {
-                    update.callbacks.extend(callback(&message, MessageStatus::Sent, None));
+                    update
+                        .callbacks
+                        .extend(callback(&message, MessageStatus::Sent, None));
                 }
                 let attempt = attempt(attempt_no, "SUCCESS", None, None);
-                if self.finish(job, update, Some(attempt), JobNext::Done).await? {
+                if self
+                    .finish(job, update, Some(attempt), JobNext::Done)
+                    .await?
+                {
                     if let Some(receipt) = receipt {
                         self.apply_receipt(&message, receipt).await?;
                     }
@@ -123,14 +154,31 @@ impl Deliverer {
             }
             SendOutcome::Transient { detail } => {
                 let next = (mode == Mode::Queued)
-                    .then(|| backoff::next_delay(&self.settings.delivery.retry_schedule_seconds, job.attempts as usize, 0.2, None))
+                    .then(|| {
+                        backoff::next_delay(
+                            &self.settings.delivery.retry_schedule_seconds,
+                            job.attempts as usize,
+                            0.2,
+                            None,
+                        )
+                    })
                     .flatten();
                 let attempt = attempt(attempt_no, "TRANSIENT", None, Some(detail.clone()));
                 match next {
                     Some(delay) => {
                         let due_at = OffsetDateTime::now_utc() + delay;
-                        tracing::info!(attempt = attempt_no, retry_in_s = delay.as_secs(), "transient failure, will retry");
-                        self.finish(job, MessageUpdate::default(), Some(attempt), JobNext::Retry { due_at }).await?;
+                        tracing::info!(
+                            attempt = attempt_no,
+                            retry_in_s = delay.as_secs(),
+                            "transient failure, will retry"
+                        );
+                        self.finish(
+                            job,
+                            MessageUpdate::default(),
+                            Some(attempt),
+                            JobNext::Retry { due_at },
+                        )
+                        .await?;
                         Ok(())
                     }
                     None => {
@@ -139,12 +187,24 @@ impl Deliverer {
                     }
                 }
             }
-            SendOutcome::Permanent { code, detail, effect } => {
+            SendOutcome::Permanent {
+                code,
+                detail,
+                effect,
+            } => {
                 if let Some(effect) = effect {
                     self.apply_effect(&message, effect).await?;
                 }
-                let attempt = attempt(attempt_no, "PERMANENT", Some(code.to_string()), Some(detail.clone()));
-                let error = MessageError { code: code.into(), description: detail };
+                let attempt = attempt(
+                    attempt_no,
+                    "PERMANENT",
+                    Some(code.to_string()),
+                    Some(detail.clone()),
+                );
+                let error = MessageError {
+                    code: code.into(),
+                    description: detail,
+                };
                 self.fail(job, &message, error, Some(attempt), mode).await
             }
         }
@@ -166,13 +226,21 @@ impl Deliverer {
             ..MessageUpdate::default()
         };
         if mode == Mode::Queued {
-            update.callbacks.extend(callback(message, MessageStatus::Failed, Some(error)));
+            update
+                .callbacks
+                .extend(callback(message, MessageStatus::Failed, Some(error)));
         }
         self.finish(job, update, attempt, JobNext::Done).await?;
         Ok(())
     }
 
-    async fn finish(&self, job: &ClaimedJob, update: MessageUpdate, attempt: Option<AttemptRecord>, next: JobNext) -> anyhow::Result<bool> {
+    async fn finish(
+        &self,
+        job: &ClaimedJob,
+        update: MessageUpdate,
+        attempt: Option<AttemptRecord>,
+        next: JobNext,
+    ) -> anyhow::Result<bool> {
         let wakes = !update.callbacks.is_empty();
         let held = self
             .store
@@ -193,7 +261,10 @@ impl Deliverer {
             Receipt::Delivered => (MessageStatus::Delivered, None),
             Receipt::Undelivered { detail } => (
                 MessageStatus::Undelivered,
-                Some(MessageError { code: provider_failure_code(message.protocol).into(), description: detail }),
+                Some(MessageError {
+                    code: provider_failure_code(message.protocol).into(),
+                    description: detail,
+                }),
             ),
         };
         let cb = callback(message, status, error.clone());
@@ -213,13 +284,21 @@ impl Deliverer {
         match effect {
             Effect::OptOutNumber => {
                 if let Ok(phone) = PhoneNumber::parse(&message.recipient) {
-                    let change = OptChange { phone: &phone, event: OptEvent::StopMessageReceived, source: OptSource::Provider };
-                    self.store.apply_opt_changes(message.dealer_uuid, &[change], now).await?;
+                    let change = OptChange {
+                        phone: &phone,
+                        event: OptEvent::StopMessageReceived,
+                        source: OptSource::Provider,
+                    };
+                    self.store
+                        .apply_opt_changes(message.dealer_uuid, &[change], now)
+                        .await?;
                 }
             }
             Effect::StopEmailing => {
                 if let Ok(email) = EmailAddress::parse(&message.recipient) {
-                    self.store.set_ok_to_email(message.dealer_uuid, &email, false, now).await?;
+                    self.store
+                        .set_ok_to_email(message.dealer_uuid, &email, false, now)
+                        .await?;
                 }
             }
         }
@@ -228,7 +307,10 @@ impl Deliverer {
 
     /// Everything the rules and the provider need, read fresh at send time.
     async fn facts(&self, message: &Message) -> anyhow::Result<Result<Facts, MessageError>> {
-        let internal = |what: &str| MessageError { code: codes::INTERNAL_SERVER_ERROR.into(), description: what.into() };
+        let internal = |what: &str| MessageError {
+            code: codes::INTERNAL_SERVER_ERROR.into(),
+            description: what.into(),
+        };
         let Some(department) = self.store.department(message.department_uuid).await? else {
             return Ok(Err(internal("the department no longer exists")));
         };
@@ -248,14 +330,25 @@ impl Deliverer {
             Protocol::Text => {
                 let phone = PhoneNumber::parse(&message.recipient).context("stored recipient")?;
                 let opt = self.store.opt_status(message.dealer_uuid, &phone).await?;
-                let ok = customer.as_ref().and_then(|c| c.phone(&phone)).is_none_or(|p| p.ok_to_text);
+                let ok = customer
+                    .as_ref()
+                    .and_then(|c| c.phone(&phone))
+                    .is_none_or(|p| p.ok_to_text);
                 (opt.state, ok, false, settings.text_sender_number.is_some())
             }
             Protocol::Email => {
                 let email = EmailAddress::parse(&message.recipient).context("stored recipient")?;
-                let ok = customer.as_ref().and_then(|c| c.email(&email)).is_none_or(|e| e.ok_to_email);
+                let ok = customer
+                    .as_ref()
+                    .and_then(|c| c.email(&email))
+                    .is_none_or(|e| e.ok_to_email);
                 let blacklisted = self.is_blacklisted(message.dealer_uuid, &email).await?;
-                (OptState::NotSet, ok, blacklisted, settings.email_sender.is_some())
+                (
+                    OptState::NotSet,
+                    ok,
+                    blacklisted,
+                    settings.email_sender.is_some(),
+                )
             }
         };
         let delivery = DeliveryFacts {
@@ -269,11 +362,24 @@ impl Deliverer {
             blacklisted,
         };
         let body = match (&user, message.purpose) {
-            (Some(user), Purpose::Customer) => compose(message.protocol, &message.body, &message.options, user, settings),
+            (Some(user), Purpose::Customer) => compose(
+                message.protocol,
+                &message.body,
+                &message.options,
+                user,
+                settings,
+            ),
             _ => message.body.clone(),
         };
         let (from, subject) = match message.protocol {
-            Protocol::Text => (settings.text_sender_number.as_ref().map(|n| n.to_string()).unwrap_or_default(), None),
+            Protocol::Text => (
+                settings
+                    .text_sender_number
+                    .as_ref()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+                None,
+            ),
             Protocol::Email => (
                 settings
                     .email_sender
@@ -284,7 +390,11 @@ impl Deliverer {
             ),
         };
         let media_urls = if message.protocol == Protocol::Text && message.options.send_v_card {
-            vec![format!("{}/vcard/{}.vcf", self.settings.public_base_url(), department.uuid)]
+            vec![format!(
+                "{}/vcard/{}.vcf",
+                self.settings.public_base_url(),
+                department.uuid
+            )]
         } else {
             Vec::new()
         };
@@ -305,8 +415,14 @@ impl Deliverer {
     /// The dealer's blacklist, then the operator's global one (config).
     pub async fn is_blacklisted(&self, dealer: Uuid, email: &EmailAddress) -> anyhow::Result<bool> {
         let global = &self.settings.blacklist;
-        if global.emails.iter().any(|e| e.eq_ignore_ascii_case(email.as_str()))
-            || global.domains.iter().any(|d| d.trim_start_matches('@').eq_ignore_ascii_case(email.domain()))
+        if global
+            .emails
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(email.as_str()))
+            || global.domains.iter().any(|d| {
+                d.trim_start_matches('@')
+                    .eq_ignore_ascii_case(email.domain())
+            })
         {
             return Ok(true);
         }
@@ -320,7 +436,11 @@ struct Facts {
 }
 
 /// The callback for `message` moving to `status`, if the client asked for callbacks.
-pub fn callback(message: &Message, status: MessageStatus, error: Option<MessageError>) -> Option<NewCallback> {
+pub fn callback(
+    message: &Message,
+    status: MessageStatus,
+    error: Option<MessageError>,
+) -> Option<NewCallback> {
     let url = message.callback_url.clone()?;
     let credential = message.credential.clone()?;
     let mut after = message.clone();
@@ -345,11 +465,25 @@ fn provider_failure_code(protocol: Protocol) -> &'static str {
 }
 
 fn give_up_error(message: &Message, detail: &str) -> MessageError {
-    MessageError { code: provider_failure_code(message.protocol).into(), description: detail.to_string() }
+    MessageError {
+        code: provider_failure_code(message.protocol).into(),
+        description: detail.to_string(),
+    }
 }
 
-fn attempt(n: u32, outcome: &str, error_code: Option<String>, detail: Option<String>) -> AttemptRecord {
-    AttemptRecord { attempt: n, at: OffsetDateTime::now_utc(), outcome: outcome.into(), error_code, detail }
+fn attempt(
+    n: u32,
+    outcome: &str,
+    error_code: Option<String>,
+    detail: Option<String>,
+) -> AttemptRecord {
+    AttemptRecord {
+        attempt: n,
+        at: OffsetDateTime::now_utc(),
+        outcome: outcome.into(),
+        error_code,
+        detail,
+    }
 }
 
 fn outcome_label(outcome: &SendOutcome) -> &'static str {

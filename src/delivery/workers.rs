@@ -20,14 +20,29 @@ pub async fn run_workers(
 ) {
     let mut workers = JoinSet::new();
     for id in 0..count {
-        workers.spawn(work(id, store.clone(), deliverer.clone(), wake.clone(), shutdown.clone()));
+        workers.spawn(work(
+            id,
+            store.clone(),
+            deliverer.clone(),
+            wake.clone(),
+            shutdown.clone(),
+        ));
     }
     while workers.join_next().await.is_some() {}
 }
 
-async fn work(id: usize, store: Arc<dyn Store>, deliverer: Deliverer, wake: Arc<Notify>, shutdown: CancellationToken) {
+async fn work(
+    id: usize,
+    store: Arc<dyn Store>,
+    deliverer: Deliverer,
+    wake: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
     while !shutdown.is_cancelled() {
-        let claimed = match store.claim_jobs(OffsetDateTime::now_utc(), LEASE, CLAIM_BATCH).await {
+        let claimed = match store
+            .claim_jobs(OffsetDateTime::now_utc(), LEASE, CLAIM_BATCH)
+            .await
+        {
             Ok(jobs) => jobs,
             Err(e) => {
                 tracing::error!(worker = id, error = %e, "claiming delivery jobs failed");

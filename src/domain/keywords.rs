@@ -9,15 +9,29 @@ pub enum Keyword {
 }
 
 const OPT_OUT: [&str; 10] = [
-    "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "STOP TEXTING",
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "REVOKE",
+    "OPTOUT",
+    "STOP TEXTING",
     "DO NOT TEXT",
 ];
 const OPT_IN: [&str; 3] = ["START", "YES", "UNSTOP"];
 const HELP: [&str; 2] = ["HELP", "INFO"];
 
 pub fn classify(body: &str) -> Option<Keyword> {
-    let trimmed = body.trim().trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
-    let normalized = trimmed.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase();
+    let trimmed = body
+        .trim()
+        .trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
+    let normalized = trimmed
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase();
     let word = normalized.as_str();
     if OPT_OUT.contains(&word) {
         Some(Keyword::OptOut)
@@ -36,7 +50,15 @@ mod tests {
 
     #[test]
     fn keywords_are_recognised_however_they_are_typed() {
-        for s in ["STOP", " stop ", "Stop.", "stop!!", "Stop texting", "do  not text", "UNSUBSCRIBE?"] {
+        for s in [
+            "STOP",
+            " stop ",
+            "Stop.",
+            "stop!!",
+            "Stop texting",
+            "do  not text",
+            "UNSUBSCRIBE?",
+        ] {
             assert_eq!(classify(s), Some(Keyword::OptOut), "{s:?}");
         }
         for s in ["yes", "Start", "UNSTOP!"] {

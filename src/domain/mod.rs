@@ -2,18 +2,18 @@
 //! Herald cannot hold an invalid phone number, email address or grant.
 
 pub mod codes;
+pub mod compose;
 pub mod credential;
 pub mod customer;
 pub mod directory;
-pub mod compose;
+pub mod email;
 pub mod keywords;
 pub mod message;
-pub mod send_request;
-pub mod email;
 pub mod optout;
 pub mod phone;
 pub mod policy;
 pub mod report;
+pub mod send_request;
 
 pub use email::EmailAddress;
 pub use phone::PhoneNumber;

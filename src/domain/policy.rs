@@ -28,11 +28,17 @@ pub enum Decision {
     Send,
     /// Hold the message until the number opts in (SPEC 5.2 `queueIfOptedOut`).
     WaitForOptin,
-    Refuse { code: &'static str, description: String },
+    Refuse {
+        code: &'static str,
+        description: String,
+    },
 }
 
 fn refuse(code: &'static str, description: &str) -> Decision {
-    Decision::Refuse { code, description: description.to_string() }
+    Decision::Refuse {
+        code,
+        description: description.to_string(),
+    }
 }
 
 pub fn decide(f: &DeliveryFacts) -> Decision {
@@ -42,11 +48,17 @@ pub fn decide(f: &DeliveryFacts) -> Decision {
         (Protocol::Text, Purpose::KeywordReply) => sender_check(f),
         (Protocol::Text, Purpose::OptinRequest) => match f.opt_state {
             OptState::NotSet if f.contact_ok => sender_check(f),
-            _ => refuse(codes::OPTED_OUT_COMMUNICATION_VALUE, "the number is no longer waiting for an opt-in"),
+            _ => refuse(
+                codes::OPTED_OUT_COMMUNICATION_VALUE,
+                "the number is no longer waiting for an opt-in",
+            ),
         },
         (Protocol::Text, Purpose::Customer) => {
             if f.opt_state == OptState::OptedOut {
-                return refuse(codes::OPTED_OUT_COMMUNICATION_VALUE, "the customer has opted out of texts on this number");
+                return refuse(
+                    codes::OPTED_OUT_COMMUNICATION_VALUE,
+                    "the customer has opted out of texts on this number",
+                );
             }
             if !f.contact_ok {
                 return refuse(
@@ -58,7 +70,10 @@ pub fn decide(f: &DeliveryFacts) -> Decision {
                 return if f.queue_if_opted_out {
                     Decision::WaitForOptin
                 } else {
-                    refuse(codes::OPTED_OUT_COMMUNICATION_VALUE, "the number has not opted in to texts")
+                    refuse(
+                        codes::OPTED_OUT_COMMUNICATION_VALUE,
+                        "the number has not opted in to texts",
+                    )
                 };
             }
             sender_check(f)
@@ -71,7 +86,10 @@ pub fn decide(f: &DeliveryFacts) -> Decision {
                 );
             }
             if f.blacklisted {
-                return refuse(codes::BLACKLISTED_EMAIL_ADDRESS_OR_DOMAIN, "the address or its domain is blacklisted");
+                return refuse(
+                    codes::BLACKLISTED_EMAIL_ADDRESS_OR_DOMAIN,
+                    "the address or its domain is blacklisted",
+                );
             }
             sender_check(f)
         }
@@ -81,8 +99,14 @@ pub fn decide(f: &DeliveryFacts) -> Decision {
 fn sender_check(f: &DeliveryFacts) -> Decision {
     match (f.sender_configured, f.protocol) {
         (true, _) => Decision::Send,
-        (false, Protocol::Text) => refuse(codes::MISSING_VOICE_CREDENTIALS, "the department has no textSenderNumber"),
-        (false, Protocol::Email) => refuse(codes::MISSING_DEALER_EMAIL, "the department has no emailSender"),
+        (false, Protocol::Text) => refuse(
+            codes::MISSING_VOICE_CREDENTIALS,
+            "the department has no textSenderNumber",
+        ),
+        (false, Protocol::Email) => refuse(
+            codes::MISSING_DEALER_EMAIL,
+            "the department has no emailSender",
+        ),
     }
 }
 
@@ -112,38 +136,91 @@ mod tests {
 
     #[test]
     fn opted_out_is_never_sent_whatever_is_asked() {
-        let f = DeliveryFacts { override_optout: true, queue_if_opted_out: true, ..text(OptState::OptedOut) };
+        let f = DeliveryFacts {
+            override_optout: true,
+            queue_if_opted_out: true,
+            ..text(OptState::OptedOut)
+        };
         assert_eq!(code(decide(&f)), codes::OPTED_OUT_COMMUNICATION_VALUE);
     }
 
     #[test]
     fn not_set_needs_an_override_or_waits_or_is_refused() {
-        assert_eq!(code(decide(&text(OptState::NotSet))), codes::OPTED_OUT_COMMUNICATION_VALUE);
-        assert_eq!(decide(&DeliveryFacts { override_optout: true, ..text(OptState::NotSet) }), Decision::Send);
-        assert_eq!(decide(&DeliveryFacts { queue_if_opted_out: true, ..text(OptState::NotSet) }), Decision::WaitForOptin);
+        assert_eq!(
+            code(decide(&text(OptState::NotSet))),
+            codes::OPTED_OUT_COMMUNICATION_VALUE
+        );
+        assert_eq!(
+            decide(&DeliveryFacts {
+                override_optout: true,
+                ..text(OptState::NotSet)
+            }),
+            Decision::Send
+        );
+        assert_eq!(
+            decide(&DeliveryFacts {
+                queue_if_opted_out: true,
+                ..text(OptState::NotSet)
+            }),
+            Decision::WaitForOptin
+        );
         assert_eq!(decide(&text(OptState::OptedIn)), Decision::Send);
     }
 
     #[test]
     fn contact_flag_and_sender_are_checked() {
-        let not_ok = DeliveryFacts { contact_ok: false, ..text(OptState::OptedIn) };
-        assert_eq!(code(decide(&not_ok)), codes::COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE);
-        let no_sender = DeliveryFacts { sender_configured: false, ..text(OptState::OptedIn) };
+        let not_ok = DeliveryFacts {
+            contact_ok: false,
+            ..text(OptState::OptedIn)
+        };
+        assert_eq!(
+            code(decide(&not_ok)),
+            codes::COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE
+        );
+        let no_sender = DeliveryFacts {
+            sender_configured: false,
+            ..text(OptState::OptedIn)
+        };
         assert_eq!(code(decide(&no_sender)), codes::MISSING_VOICE_CREDENTIALS);
     }
 
     #[test]
     fn keyword_replies_reach_opted_out_numbers() {
-        let reply = DeliveryFacts { purpose: Purpose::KeywordReply, contact_ok: false, ..text(OptState::OptedOut) };
+        let reply = DeliveryFacts {
+            purpose: Purpose::KeywordReply,
+            contact_ok: false,
+            ..text(OptState::OptedOut)
+        };
         assert_eq!(decide(&reply), Decision::Send);
     }
 
     #[test]
     fn email_rules() {
-        let email = DeliveryFacts { protocol: Protocol::Email, ..text(OptState::NotSet) };
+        let email = DeliveryFacts {
+            protocol: Protocol::Email,
+            ..text(OptState::NotSet)
+        };
         assert_eq!(decide(&email), Decision::Send);
-        assert_eq!(code(decide(&DeliveryFacts { blacklisted: true, ..email })), codes::BLACKLISTED_EMAIL_ADDRESS_OR_DOMAIN);
-        assert_eq!(code(decide(&DeliveryFacts { contact_ok: false, ..email })), codes::COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE);
-        assert_eq!(code(decide(&DeliveryFacts { sender_configured: false, ..email })), codes::MISSING_DEALER_EMAIL);
+        assert_eq!(
+            code(decide(&DeliveryFacts {
+                blacklisted: true,
+                ..email
+            })),
+            codes::BLACKLISTED_EMAIL_ADDRESS_OR_DOMAIN
+        );
+        assert_eq!(
+            code(decide(&DeliveryFacts {
+                contact_ok: false,
+                ..email
+            })),
+            codes::COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE
+        );
+        assert_eq!(
+            code(decide(&DeliveryFacts {
+                sender_configured: false,
+                ..email
+            })),
+            codes::MISSING_DEALER_EMAIL
+        );
     }
 }

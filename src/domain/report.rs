@@ -47,7 +47,11 @@ impl MessageReport {
         Self {
             customer_uuid: message.customer_uuid,
             message_uuid: message.uuid,
-            status: if message.status.is_success() { "SUCCESS" } else { "FAILURE" },
+            status: if message.status.is_success() {
+                "SUCCESS"
+            } else {
+                "FAILURE"
+            },
             message_status: message.status,
             errors: message
                 .error

@@ -17,7 +17,10 @@ pub struct Problem {
 
 impl Problem {
     fn new(code: &'static str, description: impl Into<String>) -> Self {
-        Self { code, description: description.into() }
+        Self {
+            code,
+            description: description.into(),
+        }
     }
 }
 
@@ -46,17 +49,31 @@ const SENDING_FIELDS: [&str; 14] = [
 ];
 
 pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| vec![Problem::new(codes::INVALID_REQUEST, format!("malformed JSON: {e}"))])?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        vec![Problem::new(
+            codes::INVALID_REQUEST,
+            format!("malformed JSON: {e}"),
+        )]
+    })?;
     let Value::Object(root) = value else {
-        return Err(vec![Problem::new(codes::INVALID_REQUEST, "$: expected a JSON object")]);
+        return Err(vec![Problem::new(
+            codes::INVALID_REQUEST,
+            "$: expected a JSON object",
+        )]);
     };
     let mut p = Problems::default();
-    p.unknown_fields(&root, &["messageAttributes", "messageSendingAttributes"], "");
+    p.unknown_fields(
+        &root,
+        &["messageAttributes", "messageSendingAttributes"],
+        "",
+    );
 
     let attrs = match root.get("messageAttributes") {
         None | Some(Value::Null) => {
-            p.push(codes::MISSING_MESSAGE_ATTRIBUTES, "messageAttributes is required");
+            p.push(
+                codes::MISSING_MESSAGE_ATTRIBUTES,
+                "messageAttributes is required",
+            );
             None
         }
         Some(Value::Object(m)) => Some(m),
@@ -69,11 +86,26 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
         (None, None, None, None, None);
     if let Some(a) = attrs {
         p.unknown_fields(a, &ATTRIBUTE_FIELDS, "messageAttributes");
-        direction = p.enumeration(a, "type", codes::MISSING_MESSAGE_TYPE, Direction::parse, "OUTGOING or INCOMING");
-        protocol = p.enumeration(a, "protocol", codes::MISSING_MESSAGE_PROTOCOL, Protocol::parse, "TEXT or EMAIL");
+        direction = p.enumeration(
+            a,
+            "type",
+            codes::MISSING_MESSAGE_TYPE,
+            Direction::parse,
+            "OUTGOING or INCOMING",
+        );
+        protocol = p.enumeration(
+            a,
+            "protocol",
+            codes::MISSING_MESSAGE_PROTOCOL,
+            Protocol::parse,
+            "TEXT or EMAIL",
+        );
         is_manual = match a.get("isManual") {
             None | Some(Value::Null) => {
-                p.push(codes::MISSING_IS_MANUAL, "messageAttributes.isManual is required");
+                p.push(
+                    codes::MISSING_IS_MANUAL,
+                    "messageAttributes.isManual is required",
+                );
                 None
             }
             Some(Value::Bool(b)) => Some(*b),
@@ -84,11 +116,17 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
         };
         body = match a.get("body") {
             None | Some(Value::Null) => {
-                p.push(codes::MISSING_MESSAGE_BODY, "messageAttributes.body is required");
+                p.push(
+                    codes::MISSING_MESSAGE_BODY,
+                    "messageAttributes.body is required",
+                );
                 None
             }
             Some(Value::String(s)) if s.trim().is_empty() => {
-                p.push(codes::MISSING_MESSAGE_BODY, "messageAttributes.body is empty");
+                p.push(
+                    codes::MISSING_MESSAGE_BODY,
+                    "messageAttributes.body is empty",
+                );
                 None
             }
             Some(Value::String(s)) => Some(s.clone()),
@@ -111,7 +149,11 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
             let at = |f: &str| format!("messageSendingAttributes.{f}");
             p.unknown_fields(s, &SENDING_FIELDS, "messageSendingAttributes");
             communication_value = p
-                .string(s, "communicationValueOfCustomer", &at("communicationValueOfCustomer"))
+                .string(
+                    s,
+                    "communicationValueOfCustomer",
+                    &at("communicationValueOfCustomer"),
+                )
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty());
             for (field, slot) in [
@@ -145,7 +187,9 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
                 Some(Value::Object(m)) => {
                     callback_metadata = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 }
-                Some(_) => p.invalid("messageSendingAttributes.callbackMetaData: expected an object"),
+                Some(_) => {
+                    p.invalid("messageSendingAttributes.callbackMetaData: expected an object")
+                }
             }
             match s.get("delay") {
                 None | Some(Value::Null) => {}
@@ -168,7 +212,9 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
 
     if let Some(s) = &subject {
         if s.chars().count() > MAX_SUBJECT || s.contains(['\r', '\n']) {
-            p.invalid(format!("messageAttributes.subject: one line of at most {MAX_SUBJECT} characters"));
+            p.invalid(format!(
+                "messageAttributes.subject: one line of at most {MAX_SUBJECT} characters"
+            ));
         }
     }
     if let (Some(Protocol::Text), Some(b)) = (protocol, &body) {
@@ -184,7 +230,9 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
     match (p.0.is_empty(), body, is_manual, protocol, direction) {
         (true, Some(body), Some(is_manual), Some(protocol), Some(direction)) => Ok(SendRequest {
             body,
-            subject: subject.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            subject: subject
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
             is_manual,
             protocol,
             direction,
@@ -221,7 +269,11 @@ impl Problems {
 
     fn unknown_fields(&mut self, object: &Map<String, Value>, known: &[&str], path: &str) {
         for key in object.keys().filter(|k| !known.contains(&k.as_str())) {
-            let at = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            let at = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
             self.invalid(format!("{at}: unknown field"));
         }
     }
@@ -242,12 +294,16 @@ impl Problems {
             Some(Value::String(s)) => {
                 let parsed = parse(s);
                 if parsed.is_none() {
-                    self.invalid(format!("messageAttributes.{field}: unknown value {s:?}, expected {expected}"));
+                    self.invalid(format!(
+                        "messageAttributes.{field}: unknown value {s:?}, expected {expected}"
+                    ));
                 }
                 parsed
             }
             Some(_) => {
-                self.invalid(format!("messageAttributes.{field}: expected a string, {expected}"));
+                self.invalid(format!(
+                    "messageAttributes.{field}: expected a string, {expected}"
+                ));
                 None
             }
         }
@@ -331,7 +387,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.protocol, Protocol::Text);
-        assert!(r.options.add_tcpa_footer && r.options.add_signature && !r.options.send_synchronously);
+        assert!(
+            r.options.add_tcpa_footer && r.options.add_signature && !r.options.send_synchronously
+        );
         assert_eq!(r.communication_value.as_deref(), Some("1234567890"));
         assert_eq!(r.callback_metadata["appointmentId"], json!("12345"));
     }
@@ -365,13 +423,19 @@ mod tests {
             "INVALID_CALLBACK_URL messageSendingAttributes.callbackURL",
             "INVALID_REQUEST messageSendingAttributes.delay",
         ] {
-            assert!(text.iter().any(|t| t.starts_with(expected)), "{expected} not in {text:?}");
+            assert!(
+                text.iter().any(|t| t.starts_with(expected)),
+                "{expected} not in {text:?}"
+            );
         }
     }
 
     #[test]
     fn malformed_json_and_non_objects_are_invalid_requests() {
-        assert_eq!(parse(b"{\"messageAttributes\":").unwrap_err()[0].code, codes::INVALID_REQUEST);
+        assert_eq!(
+            parse(b"{\"messageAttributes\":").unwrap_err()[0].code,
+            codes::INVALID_REQUEST
+        );
         assert_eq!(parse(b"[]").unwrap_err()[0].code, codes::INVALID_REQUEST);
         assert_eq!(parse(b"").unwrap_err()[0].code, codes::INVALID_REQUEST);
     }
@@ -393,14 +457,26 @@ mod tests {
         }));
         assert_eq!(found.len(), 2);
         assert!(found[0].1.starts_with("messageAttributes.bdy"));
-        assert!(found[1].1.starts_with("messageSendingAttributes.sendSynchronusly"));
+        assert!(
+            found[1]
+                .1
+                .starts_with("messageSendingAttributes.sendSynchronusly")
+        );
     }
 
     #[test]
     fn callback_urls_must_be_absolute_http() {
-        assert!(is_callback_url("https://your-domain.com/webhook/message-status"));
+        assert!(is_callback_url(
+            "https://your-domain.com/webhook/message-status"
+        ));
         assert!(is_callback_url("http://127.0.0.1:9000/cb"));
-        for bad in ["/relative", "your-domain.com/x", "ftp://x.com", "https://", "mailto:a@b.com"] {
+        for bad in [
+            "/relative",
+            "your-domain.com/x",
+            "ftp://x.com",
+            "https://",
+            "mailto:a@b.com",
+        ] {
             assert!(!is_callback_url(bad), "{bad}");
         }
     }

@@ -32,11 +32,18 @@ pub struct Outgoing {
 pub enum SendOutcome {
     /// Taken over by the provider. `receipt` is a delivery report known at once (the outbox
     /// provider's simulated one); real providers report later through their webhooks.
-    Accepted { provider_message_id: String, receipt: Option<Receipt> },
+    Accepted {
+        provider_message_id: String,
+        receipt: Option<Receipt>,
+    },
     /// Worth trying again later: network errors, timeouts, 5xx, 429.
     Transient { detail: String },
     /// Refused for good; `code` is the seed's error code for it.
-    Permanent { code: &'static str, detail: String, effect: Option<Effect> },
+    Permanent {
+        code: &'static str,
+        detail: String,
+        effect: Option<Effect>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +79,9 @@ impl Providers {
         let outbox: Arc<dyn Provider> = Arc::new(outbox::OutboxProvider::new(store));
         let text = match settings.text.provider {
             TextProviderKind::Outbox => outbox.clone(),
-            TextProviderKind::Twilio => anyhow::bail!("the twilio provider is not built yet; use outbox"),
+            TextProviderKind::Twilio => {
+                anyhow::bail!("the twilio provider is not built yet; use outbox")
+            }
         };
         let email = match settings.email.provider {
             EmailProviderKind::Outbox => outbox,

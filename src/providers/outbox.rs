@@ -44,7 +44,9 @@ impl Provider for OutboxProvider {
                 provider_message_id: format!("outbox-{}", m.message_uuid.simple()),
                 receipt: Some(Receipt::Delivered),
             },
-            Err(e) => SendOutcome::Transient { detail: format!("outbox unavailable: {e}") },
+            Err(e) => SendOutcome::Transient {
+                detail: format!("outbox unavailable: {e}"),
+            },
         }
     }
 }

@@ -8,9 +8,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::StoreResult;
+use crate::domain::PhoneNumber;
 use crate::domain::directory::Department;
 use crate::domain::message::{Message, MessageError, MessageStatus};
-use crate::domain::PhoneNumber;
 
 /// The delivery job written with a message.
 #[derive(Debug, Clone, Copy)]
@@ -144,9 +144,16 @@ pub struct ClaimedCallback {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallbackResult {
-    Delivered { detail: String },
-    Retry { due_at: OffsetDateTime, detail: String },
-    Failed { detail: String },
+    Delivered {
+        detail: String,
+    },
+    Retry {
+        due_at: OffsetDateTime,
+        detail: String,
+    },
+    Failed {
+        detail: String,
+    },
 }
 
 /// What the `outbox` provider "sent" (SPEC 6).
@@ -226,7 +233,10 @@ pub trait MessageStore: Send + Sync + 'static {
         callback: Option<NewCallback>,
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
-    async fn message_by_provider_id(&self, provider_message_id: &str) -> StoreResult<Option<Message>>;
+    async fn message_by_provider_id(
+        &self,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<Message>>;
     async fn attempts(&self, message: Uuid) -> StoreResult<Vec<AttemptRecord>>;
     /// Jobs not yet finished (the delivery queue's depth).
     async fn queue_depth(&self) -> StoreResult<u64>;

@@ -99,7 +99,12 @@ pub trait Store:
 {
 }
 impl<T> Store for T where
-    T: Lifecycle + DirectoryStore + CredentialStore + CustomerStore + ComplianceStore + MessageStore
+    T: Lifecycle
+        + DirectoryStore
+        + CredentialStore
+        + CustomerStore
+        + ComplianceStore
+        + MessageStore
 {
 }
 
@@ -167,7 +172,8 @@ pub trait CustomerStore: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> StoreResult<u64>;
     /// The flags of `email` wherever the dealer's customers have it (empty when unknown).
-    async fn email_flags(&self, dealer: Uuid, email: &EmailAddress) -> StoreResult<Vec<EmailFlags>>;
+    async fn email_flags(&self, dealer: Uuid, email: &EmailAddress)
+    -> StoreResult<Vec<EmailFlags>>;
 }
 
 #[async_trait]

@@ -47,7 +47,9 @@ impl TestApp {
     pub async fn stop(mut self) -> Arc<TempDir> {
         self.shutdown.cancel();
         if let Some(task) = self.task.take() {
-            task.await.expect("herald task").expect("herald stops cleanly");
+            task.await
+                .expect("herald task")
+                .expect("herald stops cleanly");
         }
         self.dir.clone()
     }

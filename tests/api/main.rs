@@ -2,6 +2,8 @@
 //! SQLite database per test.
 
 mod helpers;
+mod receiver;
+mod send_support;
 
 mod admin;
 mod authentication;
@@ -10,4 +12,5 @@ mod customers;
 mod foundation_smoke;
 mod locks_and_associates;
 mod optout;
+mod send_examples;
 mod tenant_isolation;

@@ -47,8 +47,13 @@ impl Receiver {
     /// Answers the given statuses in turn, then `200` to everything.
     pub async fn start(script: &[u16]) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        let state = Script { statuses: Arc::new(Mutex::new(script.iter().copied().collect())), tx };
-        let app = Router::new().route("/callback", post(receive)).with_state(state);
+        let state = Script {
+            statuses: Arc::new(Mutex::new(script.iter().copied().collect())),
+            tx,
+        };
+        let app = Router::new()
+            .route("/callback", post(receive))
+            .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/callback", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -83,7 +88,13 @@ impl Receiver {
 
 async fn receive(State(script): State<Script>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let answered = script.statuses.lock().unwrap().pop_front().unwrap_or(200);
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
     let raw = String::from_utf8_lossy(&body).to_string();
     let _ = script.tx.send(Received {
         webhook_id: header("webhook-id"),
@@ -98,7 +109,9 @@ async fn receive(State(script): State<Script>, headers: HeaderMap, body: Bytes) 
 
 /// Standard Webhooks verification, written independently of Herald.
 pub fn signature_is_valid(secret: &str, r: &Received) -> bool {
-    let key = STANDARD.decode(secret.trim_start_matches("whsec_")).expect("secret is base64");
+    let key = STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .expect("secret is base64");
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).unwrap();
     mac.update(format!("{}.{}.{}", r.webhook_id, r.timestamp, r.raw).as_bytes());
     let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));

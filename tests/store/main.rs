@@ -5,8 +5,8 @@ mod suite;
 
 use std::sync::Arc;
 
-use herald::store::{Lifecycle, Store};
 use herald::store::sqlite::SqliteStore;
+use herald::store::{Lifecycle, Store};
 
 /// A fresh, migrated SQLite store in its own temporary directory.
 pub async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
@@ -32,17 +32,21 @@ macro_rules! conformance {
     };
 }
 
-conformance!(sqlite, crate::sqlite_store(), [
-    department_comes_with_its_default_user,
-    credentials_upsert_and_revoke,
-    api_numbers_start_not_set_and_imported_ones_opted_in,
-    import_never_undoes_an_opt_out,
-    opt_events_are_recorded_in_order,
-    opt_state_is_per_dealer,
-    customer_update_replaces_contacts,
-    customer_uuid_of_another_dealer_is_refused,
-    search_matches_names_keys_phones_and_emails,
-    locks_conflict_extend_and_expire,
-    blacklist_matches_address_and_domain,
-    ok_to_email_is_set_per_dealer,
-]);
+conformance!(
+    sqlite,
+    crate::sqlite_store(),
+    [
+        department_comes_with_its_default_user,
+        credentials_upsert_and_revoke,
+        api_numbers_start_not_set_and_imported_ones_opted_in,
+        import_never_undoes_an_opt_out,
+        opt_events_are_recorded_in_order,
+        opt_state_is_per_dealer,
+        customer_update_replaces_contacts,
+        customer_uuid_of_another_dealer_is_refused,
+        search_matches_names_keys_phones_and_emails,
+        locks_conflict_extend_and_expire,
+        blacklist_matches_address_and_domain,
+        ok_to_email_is_set_per_dealer,
+    ]
+);

@@ -7,7 +7,9 @@ use herald::domain::customer::{
 use herald::domain::directory::{Dealer, Department, DepartmentSettings, User};
 use herald::domain::optout::{OptEvent, OptSource, OptState};
 use herald::domain::{EmailAddress, PhoneNumber};
-use herald::store::{CustomerLock, CustomerQuery, LockOutcome, OptChange, Store, StoreError, UnlockOutcome};
+use herald::store::{
+    CustomerLock, CustomerQuery, LockOutcome, OptChange, Store, StoreError, UnlockOutcome,
+};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -20,7 +22,10 @@ fn email(s: &str) -> EmailAddress {
 }
 
 async fn dealer(store: &dyn Store) -> Dealer {
-    let dealer = Dealer { uuid: Uuid::new_v4(), name: "Acme Motors".into() };
+    let dealer = Dealer {
+        uuid: Uuid::new_v4(),
+        name: "Acme Motors".into(),
+    };
     store.insert_dealer(&dealer).await.unwrap();
     dealer
 }
@@ -35,7 +40,10 @@ async fn department(store: &dyn Store, dealer: &Dealer) -> Department {
         settings: DepartmentSettings::default(),
         default_user_uuid: default_user.uuid,
     };
-    store.insert_department(&department, &default_user).await.unwrap();
+    store
+        .insert_department(&department, &default_user)
+        .await
+        .unwrap();
     department
 }
 
@@ -49,7 +57,12 @@ fn customer(dealer: &Dealer, first: &str, phones: &[&str], emails: &[&str]) -> C
         customer_key: Some(format!("KEY-{first}")),
         phone_numbers: phones
             .iter()
-            .map(|p| CustomerPhone { phone_number: phone(p), label: PhoneLabel::Cell, ok_to_text: true, is_preferred: false })
+            .map(|p| CustomerPhone {
+                phone_number: phone(p),
+                label: PhoneLabel::Cell,
+                ok_to_text: true,
+                is_preferred: false,
+            })
             .collect(),
         emails: emails
             .iter()
@@ -73,7 +86,11 @@ pub async fn department_comes_with_its_default_user(store: &dyn Store) {
     let department = department(store, &dealer).await;
     let loaded = store.department(department.uuid).await.unwrap().unwrap();
     assert_eq!(loaded, department);
-    let user = store.user(department.default_user_uuid).await.unwrap().unwrap();
+    let user = store
+        .user(department.default_user_uuid)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(user.is_default);
     assert_eq!(user.department_uuid, department.uuid);
     assert!(store.department(Uuid::new_v4()).await.unwrap().is_none());
@@ -81,9 +98,16 @@ pub async fn department_comes_with_its_default_user(store: &dyn Store) {
 
 pub async fn credentials_upsert_and_revoke(store: &dyn Store) {
     let dealer = dealer(store).await;
-    let grant = Grant { scope: Scope::MessageCreate, level: Level::Dealer, uuid: dealer.uuid };
+    let grant = Grant {
+        scope: Scope::MessageCreate,
+        level: Level::Dealer,
+        uuid: dealer.uuid,
+    };
     let first = IssuedCredential::generate_for("integrator".into(), vec![grant]);
-    store.put_credential(&first.credential, now()).await.unwrap();
+    store
+        .put_credential(&first.credential, now())
+        .await
+        .unwrap();
     let loaded = store.credential("integrator").await.unwrap().unwrap();
     assert!(loaded.verify(&first.password));
     assert_eq!(loaded.grants, vec![grant]);
@@ -95,7 +119,10 @@ pub async fn credentials_upsert_and_revoke(store: &dyn Store) {
     assert!(!store.revoke_credential("nobody", now()).await.unwrap());
 
     let second = IssuedCredential::generate_for("integrator".into(), vec![]);
-    store.put_credential(&second.credential, now()).await.unwrap();
+    store
+        .put_credential(&second.credential, now())
+        .await
+        .unwrap();
     let reissued = store.credential("integrator").await.unwrap().unwrap();
     assert!(reissued.verify(&second.password));
     assert!(!reissued.verify(&first.password));
@@ -106,10 +133,22 @@ pub async fn api_numbers_start_not_set_and_imported_ones_opted_in(store: &dyn St
     let dealer = dealer(store).await;
     let from_api = customer(&dealer, "Api", &["+14155550001"], &[]);
     let from_dms = customer(&dealer, "Dms", &["+14155550002"], &[]);
-    store.save_customer(&from_api, ContactOrigin::Api, now()).await.unwrap();
-    store.save_customer(&from_dms, ContactOrigin::DmsImport, now()).await.unwrap();
-    let api_state = store.opt_status(dealer.uuid, &phone("+14155550001")).await.unwrap();
-    let dms_state = store.opt_status(dealer.uuid, &phone("+14155550002")).await.unwrap();
+    store
+        .save_customer(&from_api, ContactOrigin::Api, now())
+        .await
+        .unwrap();
+    store
+        .save_customer(&from_dms, ContactOrigin::DmsImport, now())
+        .await
+        .unwrap();
+    let api_state = store
+        .opt_status(dealer.uuid, &phone("+14155550001"))
+        .await
+        .unwrap();
+    let dms_state = store
+        .opt_status(dealer.uuid, &phone("+14155550002"))
+        .await
+        .unwrap();
     assert_eq!(api_state.state, OptState::NotSet);
     assert!(api_state.time_of_change.is_none());
     assert_eq!(dms_state.state, OptState::OptedIn);
@@ -119,11 +158,24 @@ pub async fn api_numbers_start_not_set_and_imported_ones_opted_in(store: &dyn St
 pub async fn import_never_undoes_an_opt_out(store: &dyn Store) {
     let dealer = dealer(store).await;
     let number = phone("+14155550003");
-    let change = OptChange { phone: &number, event: OptEvent::StopMessageReceived, source: OptSource::Inbound };
-    store.apply_opt_changes(dealer.uuid, &[change], now()).await.unwrap();
+    let change = OptChange {
+        phone: &number,
+        event: OptEvent::StopMessageReceived,
+        source: OptSource::Inbound,
+    };
+    store
+        .apply_opt_changes(dealer.uuid, &[change], now())
+        .await
+        .unwrap();
     let c = customer(&dealer, "Stopped", &["+14155550003"], &[]);
-    store.save_customer(&c, ContactOrigin::DmsImport, now()).await.unwrap();
-    assert_eq!(store.opt_status(dealer.uuid, &number).await.unwrap().state, OptState::OptedOut);
+    store
+        .save_customer(&c, ContactOrigin::DmsImport, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.opt_status(dealer.uuid, &number).await.unwrap().state,
+        OptState::OptedOut
+    );
 }
 
 pub async fn opt_events_are_recorded_in_order(store: &dyn Store) {
@@ -131,15 +183,35 @@ pub async fn opt_events_are_recorded_in_order(store: &dyn Store) {
     let number = phone("+14155550004");
     let t0 = now();
     let changes = [
-        OptChange { phone: &number, event: OptEvent::StopMessageReceived, source: OptSource::Inbound },
-        OptChange { phone: &number, event: OptEvent::OptinMessageReceived, source: OptSource::Api },
+        OptChange {
+            phone: &number,
+            event: OptEvent::StopMessageReceived,
+            source: OptSource::Inbound,
+        },
+        OptChange {
+            phone: &number,
+            event: OptEvent::OptinMessageReceived,
+            source: OptSource::Api,
+        },
     ];
-    let statuses = store.apply_opt_changes(dealer.uuid, &changes, t0).await.unwrap();
+    let statuses = store
+        .apply_opt_changes(dealer.uuid, &changes, t0)
+        .await
+        .unwrap();
     assert_eq!(statuses[0].state, OptState::OptedOut);
     assert_eq!(statuses[1].state, OptState::OptedIn);
     let history = store.opt_history(dealer.uuid, &number).await.unwrap();
-    let events: Vec<_> = history.iter().map(|h| (h.event.as_str(), h.state.as_str())).collect();
-    assert_eq!(events, [("STOP_MESSAGE_RECEIVED", "OPTED_OUT"), ("OPTIN_MESSAGE_RECEIVED", "OPTED_IN")]);
+    let events: Vec<_> = history
+        .iter()
+        .map(|h| (h.event.as_str(), h.state.as_str()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("STOP_MESSAGE_RECEIVED", "OPTED_OUT"),
+            ("OPTIN_MESSAGE_RECEIVED", "OPTED_IN")
+        ]
+    );
     assert_eq!(history[0].source, "INBOUND");
 }
 
@@ -147,20 +219,44 @@ pub async fn opt_state_is_per_dealer(store: &dyn Store) {
     let a = dealer(store).await;
     let b = dealer(store).await;
     let number = phone("+14155550005");
-    let change = OptChange { phone: &number, event: OptEvent::UserRequestedOptOut, source: OptSource::Api };
-    store.apply_opt_changes(a.uuid, &[change], now()).await.unwrap();
-    assert_eq!(store.opt_status(a.uuid, &number).await.unwrap().state, OptState::OptedOut);
-    assert_eq!(store.opt_status(b.uuid, &number).await.unwrap().state, OptState::NotSet);
+    let change = OptChange {
+        phone: &number,
+        event: OptEvent::UserRequestedOptOut,
+        source: OptSource::Api,
+    };
+    store
+        .apply_opt_changes(a.uuid, &[change], now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.opt_status(a.uuid, &number).await.unwrap().state,
+        OptState::OptedOut
+    );
+    assert_eq!(
+        store.opt_status(b.uuid, &number).await.unwrap().state,
+        OptState::NotSet
+    );
 }
 
 pub async fn customer_update_replaces_contacts(store: &dyn Store) {
     let dealer = dealer(store).await;
-    let mut c = customer(&dealer, "John", &["+14155550006", "+14155550007"], &["john@example.com"]);
-    store.save_customer(&c, ContactOrigin::Api, now()).await.unwrap();
+    let mut c = customer(
+        &dealer,
+        "John",
+        &["+14155550006", "+14155550007"],
+        &["john@example.com"],
+    );
+    store
+        .save_customer(&c, ContactOrigin::Api, now())
+        .await
+        .unwrap();
     c.phone_numbers.remove(0);
     c.emails.clear();
     c.company = Some("Doe Hauling".into());
-    store.save_customer(&c, ContactOrigin::Api, now()).await.unwrap();
+    store
+        .save_customer(&c, ContactOrigin::Api, now())
+        .await
+        .unwrap();
     let loaded = store.customer(dealer.uuid, c.uuid).await.unwrap().unwrap();
     assert_eq!(loaded, c);
 }
@@ -169,22 +265,49 @@ pub async fn customer_uuid_of_another_dealer_is_refused(store: &dyn Store) {
     let a = dealer(store).await;
     let b = dealer(store).await;
     let c = customer(&a, "Owned", &[], &[]);
-    store.save_customer(&c, ContactOrigin::Api, now()).await.unwrap();
-    let hijack = Customer { dealer_uuid: b.uuid, first_name: Some("Mallory".into()), ..c.clone() };
-    let err = store.save_customer(&hijack, ContactOrigin::Api, now()).await.unwrap_err();
+    store
+        .save_customer(&c, ContactOrigin::Api, now())
+        .await
+        .unwrap();
+    let hijack = Customer {
+        dealer_uuid: b.uuid,
+        first_name: Some("Mallory".into()),
+        ..c.clone()
+    };
+    let err = store
+        .save_customer(&hijack, ContactOrigin::Api, now())
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert!(store.customer(b.uuid, c.uuid).await.unwrap().is_none());
-    assert_eq!(store.customer(a.uuid, c.uuid).await.unwrap().unwrap().first_name.as_deref(), Some("Owned"));
+    assert_eq!(
+        store
+            .customer(a.uuid, c.uuid)
+            .await
+            .unwrap()
+            .unwrap()
+            .first_name
+            .as_deref(),
+        Some("Owned")
+    );
 }
 
 pub async fn search_matches_names_keys_phones_and_emails(store: &dyn Store) {
     let dealer = dealer(store).await;
     let other = dealer_named(store, "Other").await;
-    let john = customer(&dealer, "John", &["+14155552671"], &["john.doe@example.com"]);
+    let john = customer(
+        &dealer,
+        "John",
+        &["+14155552671"],
+        &["john.doe@example.com"],
+    );
     let jane = customer(&dealer, "Jane", &["+14155552672"], &[]);
     let stranger = customer(&other, "John", &["+14155552671"], &["john.doe@example.com"]);
     for c in [&john, &jane, &stranger] {
-        store.save_customer(c, ContactOrigin::Api, now()).await.unwrap();
+        store
+            .save_customer(c, ContactOrigin::Api, now())
+            .await
+            .unwrap();
     }
     let search = |text: &str| CustomerQuery {
         text: text.into(),
@@ -192,20 +315,51 @@ pub async fn search_matches_names_keys_phones_and_emails(store: &dyn Store) {
         email: EmailAddress::parse(text).ok(),
         limit: 10,
     };
-    for term in ["john", "JOHN DOE", "KEY-John", "4155552671", "+14155552671", "John.Doe@Example.com"] {
-        let found = store.search_customers(dealer.uuid, &search(term)).await.unwrap();
+    for term in [
+        "john",
+        "JOHN DOE",
+        "KEY-John",
+        "4155552671",
+        "+14155552671",
+        "John.Doe@Example.com",
+    ] {
+        let found = store
+            .search_customers(dealer.uuid, &search(term))
+            .await
+            .unwrap();
         let uuids: Vec<Uuid> = found.iter().map(|c| c.uuid).collect();
         assert_eq!(uuids, vec![john.uuid], "term {term}");
     }
-    let both = store.search_customers(dealer.uuid, &search("doe")).await.unwrap();
+    let both = store
+        .search_customers(dealer.uuid, &search("doe"))
+        .await
+        .unwrap();
     assert_eq!(both.len(), 2);
-    let limited = store.search_customers(dealer.uuid, &CustomerQuery { limit: 1, ..search("doe") }).await.unwrap();
+    let limited = store
+        .search_customers(
+            dealer.uuid,
+            &CustomerQuery {
+                limit: 1,
+                ..search("doe")
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(limited.len(), 1);
-    assert!(store.search_customers(dealer.uuid, &search("%")).await.unwrap().is_empty());
+    assert!(
+        store
+            .search_customers(dealer.uuid, &search("%"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn dealer_named(store: &dyn Store, name: &str) -> Dealer {
-    let dealer = Dealer { uuid: Uuid::new_v4(), name: name.into() };
+    let dealer = Dealer {
+        uuid: Uuid::new_v4(),
+        name: name.into(),
+    };
     store.insert_dealer(&dealer).await.unwrap();
     dealer
 }
@@ -214,38 +368,99 @@ pub async fn locks_conflict_extend_and_expire(store: &dyn Store) {
     let customer = Uuid::new_v4();
     let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
     let t0 = now();
-    let lock = |user, until| CustomerLock { customer_uuid: customer, user_uuid: user, expires_at: until };
-    let held = store.lock_customer(&lock(alice, t0 + Duration::minutes(5)), t0).await.unwrap();
+    let lock = |user, until| CustomerLock {
+        customer_uuid: customer,
+        user_uuid: user,
+        expires_at: until,
+    };
+    let held = store
+        .lock_customer(&lock(alice, t0 + Duration::minutes(5)), t0)
+        .await
+        .unwrap();
     assert!(matches!(held, LockOutcome::Held(_)));
-    let refused = store.lock_customer(&lock(bob, t0 + Duration::minutes(5)), t0).await.unwrap();
+    let refused = store
+        .lock_customer(&lock(bob, t0 + Duration::minutes(5)), t0)
+        .await
+        .unwrap();
     assert!(matches!(refused, LockOutcome::HeldByOther(ref l) if l.user_uuid == alice));
-    let extended = store.lock_customer(&lock(alice, t0 + Duration::minutes(10)), t0).await.unwrap();
+    let extended = store
+        .lock_customer(&lock(alice, t0 + Duration::minutes(10)), t0)
+        .await
+        .unwrap();
     assert!(matches!(extended, LockOutcome::Held(_)));
-    assert!(matches!(store.unlock_customer(customer, bob, t0).await.unwrap(), UnlockOutcome::HeldByOther(_)));
+    assert!(matches!(
+        store.unlock_customer(customer, bob, t0).await.unwrap(),
+        UnlockOutcome::HeldByOther(_)
+    ));
 
     // Once the lock has expired, another user takes it without anyone unlocking.
     let later = t0 + Duration::minutes(11);
-    assert!(store.customer_lock(customer, later).await.unwrap().is_none());
-    let taken = store.lock_customer(&lock(bob, later + Duration::minutes(5)), later).await.unwrap();
+    assert!(
+        store
+            .customer_lock(customer, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let taken = store
+        .lock_customer(&lock(bob, later + Duration::minutes(5)), later)
+        .await
+        .unwrap();
     assert!(matches!(taken, LockOutcome::Held(ref l) if l.user_uuid == bob));
-    assert_eq!(store.unlock_customer(customer, bob, later).await.unwrap(), UnlockOutcome::Released);
-    assert_eq!(store.unlock_customer(customer, bob, later).await.unwrap(), UnlockOutcome::NotLocked);
+    assert_eq!(
+        store.unlock_customer(customer, bob, later).await.unwrap(),
+        UnlockOutcome::Released
+    );
+    assert_eq!(
+        store.unlock_customer(customer, bob, later).await.unwrap(),
+        UnlockOutcome::NotLocked
+    );
 }
 
 pub async fn blacklist_matches_address_and_domain(store: &dyn Store) {
     let dealer = dealer(store).await;
     let other = dealer_named(store, "Other").await;
     store
-        .add_to_blacklist(dealer.uuid, &[email("bad@example.com")], &["spam.example.net".into()], now())
+        .add_to_blacklist(
+            dealer.uuid,
+            &[email("bad@example.com")],
+            &["spam.example.net".into()],
+            now(),
+        )
         .await
         .unwrap();
-    assert!(store.is_blacklisted(dealer.uuid, &email("bad@example.com")).await.unwrap());
-    assert!(store.is_blacklisted(dealer.uuid, &email("anyone@spam.example.net")).await.unwrap());
-    assert!(!store.is_blacklisted(dealer.uuid, &email("good@example.com")).await.unwrap());
-    assert!(!store.is_blacklisted(other.uuid, &email("bad@example.com")).await.unwrap());
+    assert!(
+        store
+            .is_blacklisted(dealer.uuid, &email("bad@example.com"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .is_blacklisted(dealer.uuid, &email("anyone@spam.example.net"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_blacklisted(dealer.uuid, &email("good@example.com"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_blacklisted(other.uuid, &email("bad@example.com"))
+            .await
+            .unwrap()
+    );
     // Adding the same entries again is harmless.
     store
-        .add_to_blacklist(dealer.uuid, &[email("bad@example.com")], &["spam.example.net".into()], now())
+        .add_to_blacklist(
+            dealer.uuid,
+            &[email("bad@example.com")],
+            &["spam.example.net".into()],
+            now(),
+        )
         .await
         .unwrap();
 }
@@ -254,10 +469,54 @@ pub async fn ok_to_email_is_set_per_dealer(store: &dyn Store) {
     let a = dealer(store).await;
     let b = dealer(store).await;
     let address = "shared@example.com";
-    store.save_customer(&customer(&a, "A", &[], &[address]), ContactOrigin::Api, now()).await.unwrap();
-    store.save_customer(&customer(&b, "B", &[], &[address]), ContactOrigin::Api, now()).await.unwrap();
-    assert_eq!(store.set_ok_to_email(a.uuid, &email(address), false, now()).await.unwrap(), 1);
-    assert_eq!(store.email_flags(a.uuid, &email(address)).await.unwrap().iter().map(|f| f.ok_to_email).collect::<Vec<_>>(), vec![false]);
-    assert_eq!(store.email_flags(b.uuid, &email(address)).await.unwrap().iter().map(|f| f.ok_to_email).collect::<Vec<_>>(), vec![true]);
-    assert!(store.email_flags(a.uuid, &email("unknown@example.com")).await.unwrap().is_empty());
+    store
+        .save_customer(
+            &customer(&a, "A", &[], &[address]),
+            ContactOrigin::Api,
+            now(),
+        )
+        .await
+        .unwrap();
+    store
+        .save_customer(
+            &customer(&b, "B", &[], &[address]),
+            ContactOrigin::Api,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .set_ok_to_email(a.uuid, &email(address), false, now())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .email_flags(a.uuid, &email(address))
+            .await
+            .unwrap()
+            .iter()
+            .map(|f| f.ok_to_email)
+            .collect::<Vec<_>>(),
+        vec![false]
+    );
+    assert_eq!(
+        store
+            .email_flags(b.uuid, &email(address))
+            .await
+            .unwrap()
+            .iter()
+            .map(|f| f.ok_to_email)
+            .collect::<Vec<_>>(),
+        vec![true]
+    );
+    assert!(
+        store
+            .email_flags(a.uuid, &email("unknown@example.com"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -179,7 +179,11 @@ impl CustomerStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn email_flags(&self, dealer: Uuid, email: &EmailAddress) -> StoreResult<Vec<EmailFlags>> {
+    async fn email_flags(
+        &self,
+        dealer: Uuid,
+        email: &EmailAddress,
+    ) -> StoreResult<Vec<EmailFlags>> {
         let rows = sqlx::query(
             "SELECT e.ok_to_email, e.do_not_cc FROM customer_emails e JOIN customers c ON c.uuid = e.customer_uuid
              WHERE c.dealer_uuid = $1 AND e.email_address = $2",
@@ -190,7 +194,10 @@ impl CustomerStore for SqliteStore {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| EmailFlags { ok_to_email: r.get("ok_to_email"), do_not_cc: r.get("do_not_cc") })
+            .map(|r| EmailFlags {
+                ok_to_email: r.get("ok_to_email"),
+                do_not_cc: r.get("do_not_cc"),
+            })
             .collect())
     }
 }

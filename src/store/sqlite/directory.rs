@@ -138,7 +138,11 @@ fn settings_json(settings: &DepartmentSettings) -> StoreResult<String> {
 }
 
 fn sender_number(department: &Department) -> Option<String> {
-    department.settings.text_sender_number.as_ref().map(|n| n.as_str().to_string())
+    department
+        .settings
+        .text_sender_number
+        .as_ref()
+        .map(|n| n.as_str().to_string())
 }
 
 pub(super) fn department_from_row(r: &SqliteRow) -> StoreResult<Department> {

@@ -10,9 +10,7 @@ use super::directory::department_from_row;
 use super::{SqliteStore, corrupt, from_ms, ms, parse_uuid};
 use crate::domain::PhoneNumber;
 use crate::domain::directory::Department;
-use crate::domain::message::{
-    Direction, Message, MessageError, MessageStatus, Protocol, Purpose,
-};
+use crate::domain::message::{Direction, Message, MessageError, MessageStatus, Protocol, Purpose};
 use crate::store::{
     AcceptOutcome, AttemptRecord, CallbackRecord, CallbackResult, ClaimedCallback, ClaimedJob,
     IdempotencyClaim, IdempotencyRecord, JobNext, Lease, MessageStore, MessageUpdate, NewCallback,
@@ -68,7 +66,9 @@ fn message_from_row(r: &SqliteRow) -> StoreResult<Message> {
         status: MessageStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
         error: error_code.map(|code| MessageError {
             code,
-            description: r.get::<Option<String>, _>("error_description").unwrap_or_default(),
+            description: r
+                .get::<Option<String>, _>("error_description")
+                .unwrap_or_default(),
         }),
         warnings: from_json(r.get("warnings"))?,
         provider_message_id: r.get("provider_message_id"),
@@ -118,7 +118,12 @@ async fn insert_message(tx: &mut SqliteConnection, m: &Message) -> StoreResult<(
     Ok(())
 }
 
-async fn insert_callbacks(tx: &mut SqliteConnection, message: Uuid, callbacks: &[NewCallback], now: OffsetDateTime) -> StoreResult<()> {
+async fn insert_callbacks(
+    tx: &mut SqliteConnection,
+    message: Uuid,
+    callbacks: &[NewCallback],
+    now: OffsetDateTime,
+) -> StoreResult<()> {
     for cb in callbacks {
         sqlx::query(
             "INSERT INTO callbacks (webhook_id, message_uuid, seq, url, credential, payload, state, due_at, created_at)
@@ -163,7 +168,10 @@ impl MessageStore for SqliteStore {
                 return Ok(AcceptOutcome::Existing(IdempotencyRecord {
                     request_hash: r.get("request_hash"),
                     message_uuid: parse_uuid(r.get("message_uuid"))?,
-                    response: status.zip(body).map(|(s, b)| StoredResponse { status: s as u16, body: b }),
+                    response: status.zip(body).map(|(s, b)| StoredResponse {
+                        status: s as u16,
+                        body: b,
+                    }),
                 }));
             }
             sqlx::query(
@@ -212,7 +220,12 @@ impl MessageStore for SqliteStore {
         Ok(AcceptOutcome::Accepted)
     }
 
-    async fn complete_idempotency(&self, credential: &str, key: &str, response: &StoredResponse) -> StoreResult<()> {
+    async fn complete_idempotency(
+        &self,
+        credential: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE credential = $1 AND key = $2",
         )
@@ -234,7 +247,13 @@ impl MessageStore for SqliteStore {
         row.as_ref().map(message_from_row).transpose()
     }
 
-    async fn thread(&self, department: Uuid, customer: Uuid, before: Option<ThreadCursor>, limit: u32) -> StoreResult<Vec<Message>> {
+    async fn thread(
+        &self,
+        department: Uuid,
+        customer: Uuid,
+        before: Option<ThreadCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages
              WHERE department_uuid = $1 AND customer_uuid = $2
@@ -253,16 +272,27 @@ impl MessageStore for SqliteStore {
     }
 
     async fn thread_owner(&self, department: Uuid, customer: Uuid) -> StoreResult<Option<Uuid>> {
-        let row = sqlx::query("SELECT owner_user_uuid FROM threads WHERE department_uuid = $1 AND customer_uuid = $2")
-            .bind(department.to_string())
-            .bind(customer.to_string())
-            .fetch_optional(&self.reader)
-            .await?;
-        row.map(|r| parse_uuid(r.get("owner_user_uuid"))).transpose()
+        let row = sqlx::query(
+            "SELECT owner_user_uuid FROM threads WHERE department_uuid = $1 AND customer_uuid = $2",
+        )
+        .bind(department.to_string())
+        .bind(customer.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|r| parse_uuid(r.get("owner_user_uuid")))
+            .transpose()
     }
 
-    async fn claim_jobs(&self, now: OffsetDateTime, lease_for: Duration, limit: u32) -> StoreResult<Vec<ClaimedJob>> {
-        let lease = Lease { id: Uuid::new_v4(), expires_at: now + lease_for };
+    async fn claim_jobs(
+        &self,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedJob>> {
+        let lease = Lease {
+            id: Uuid::new_v4(),
+            expires_at: now + lease_for,
+        };
         let mut tx = self.write_tx().await?;
         let rows = sqlx::query(
             "UPDATE delivery_jobs SET lease_id = $1, lease_expires_at = $2
@@ -300,11 +330,12 @@ impl MessageStore for SqliteStore {
     ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
         let uuid = job.message_uuid.to_string();
-        let held = sqlx::query("SELECT 1 FROM delivery_jobs WHERE message_uuid = $1 AND lease_id = $2")
-            .bind(&uuid)
-            .bind(job.lease.id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let held =
+            sqlx::query("SELECT 1 FROM delivery_jobs WHERE message_uuid = $1 AND lease_id = $2")
+                .bind(&uuid)
+                .bind(job.lease.id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
         if held.is_none() {
             return Ok(false);
         }
@@ -395,7 +426,10 @@ impl MessageStore for SqliteStore {
         Ok(moved)
     }
 
-    async fn message_by_provider_id(&self, provider_message_id: &str) -> StoreResult<Option<Message>> {
+    async fn message_by_provider_id(
+        &self,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<Message>> {
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE provider_message_id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(provider_message_id)
@@ -425,12 +459,22 @@ impl MessageStore for SqliteStore {
     }
 
     async fn queue_depth(&self) -> StoreResult<u64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM delivery_jobs").fetch_one(&self.reader).await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM delivery_jobs")
+            .fetch_one(&self.reader)
+            .await?;
         Ok(row.get::<i64, _>("n") as u64)
     }
 
-    async fn claim_callbacks(&self, now: OffsetDateTime, lease_for: Duration, limit: u32) -> StoreResult<Vec<ClaimedCallback>> {
-        let lease = Lease { id: Uuid::new_v4(), expires_at: now + lease_for };
+    async fn claim_callbacks(
+        &self,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedCallback>> {
+        let lease = Lease {
+            id: Uuid::new_v4(),
+            expires_at: now + lease_for,
+        };
         let mut tx = self.write_tx().await?;
         let rows = sqlx::query(
             "UPDATE callbacks SET lease_id = $1, lease_expires_at = $2
@@ -466,7 +510,12 @@ impl MessageStore for SqliteStore {
             .collect()
     }
 
-    async fn finish_callback(&self, callback: &ClaimedCallback, result: CallbackResult, _now: OffsetDateTime) -> StoreResult<bool> {
+    async fn finish_callback(
+        &self,
+        callback: &ClaimedCallback,
+        result: CallbackResult,
+        _now: OffsetDateTime,
+    ) -> StoreResult<bool> {
         let (state, due_at, detail) = match &result {
             CallbackResult::Delivered { detail } => ("DELIVERED", None, detail),
             CallbackResult::Retry { due_at, detail } => ("PENDING", Some(ms(*due_at)), detail),
