@@ -500,3 +500,24 @@ pub fn lock_path(
 ) -> String {
     format!("/communications/department/{department}/user/{user}/customer/{customer}/lock")
 }
+
+/// Polls `check` until it yields a value, failing the test after 10 s. For effects a client
+/// cannot be told about by an event (a keyword reply has no callback); where an event exists,
+/// tests wait on the event instead.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
