@@ -71,6 +71,7 @@ impl Application {
             deliverer,
             delivery_wake: Arc::new(Notify::new()),
             metrics: metrics_handle(),
+            dev_callbacks: Arc::default(),
         };
         Ok(Self {
             listener,

@@ -152,7 +152,11 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
   webhookSecret  {secret}
   (a new password is issued each time `herald demo` runs)
 
-Start Herald (`herald serve`), then send the seed's example 1:
+Start Herald so that its callbacks may reach its own demo receiver on this machine:
+
+  HERALD_ADMIN_TOKEN=demo-admin HERALD_CALLBACKS__ALLOW_PRIVATE_NETWORKS=true cargo run --release -- serve
+
+then send the seed's example 1 (its callback goes to Herald's /dev/callbacks receiver):
 
 curl --location --request POST '{base}/communications/department/{DEPARTMENT}/user/{USER}/customer/{CUSTOMER}/message' \
 --header 'accept: application/json' \
@@ -168,7 +172,7 @@ curl --location --request POST '{base}/communications/department/{DEPARTMENT}/us
 "messageSendingAttributes": {{
 "communicationValueOfCustomer": "1234567890",
 "sendSynchronously": false,
-"callbackURL": "https://your-domain.com/webhook/message-status",
+"callbackURL": "{base}/dev/callbacks",
 "callbackMetaData": {{
 "appointmentId": "12345",
 "source": "appointment-reminder"
@@ -179,6 +183,11 @@ curl --location --request POST '{base}/communications/department/{DEPARTMENT}/us
 "sendVCard": false
 }}
 }}'
+
+and see what was sent, and the signed callbacks SENT and DELIVERED:
+
+  curl -s -H 'Authorization: Bearer demo-admin' {base}/dev/outbox
+  curl -s -H 'Authorization: Bearer demo-admin' {base}/dev/callbacks
 "#,
         database = settings.database_url,
         username = credential.username,

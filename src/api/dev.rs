@@ -1,5 +1,6 @@
-//! `/dev`: see the whole flow with no provider account (admin token). `GET /dev/outbox` lists
-//! what the outbox providers "sent"; `POST /dev/inbound` plays a customer texting in.
+//! `/dev`: see the whole flow with no provider account. `GET /dev/outbox` lists what the
+//! outbox providers "sent"; `POST /dev/inbound` plays a customer texting in; `/dev/callbacks`
+//! is a callback receiver to point `callbackURL` at. All but the receiver need the admin token.
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -126,5 +127,47 @@ pub async fn inbound(
         }),
         opt_out_state: received.opt_state,
         reply_message_uuid: received.reply_uuid,
+    }))
+}
+
+/// How many received callbacks `/dev/callbacks` remembers.
+const DEV_CALLBACKS_KEPT: usize = 100;
+
+/// `POST /dev/callbacks`: keeps the callback (headers and body) in memory, the last 100.
+pub async fn receive_callback(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    super::extract::ApiBytes(body): super::extract::ApiBytes,
+) -> axum::http::StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let entry = serde_json::json!({
+        "webhookId": header("webhook-id"),
+        "webhookTimestamp": header("webhook-timestamp"),
+        "webhookSignature": header("webhook-signature"),
+        "body": serde_json::from_slice::<serde_json::Value>(&body).unwrap_or(serde_json::Value::Null),
+    });
+    let mut kept = state.dev_callbacks.lock().expect("dev callbacks lock");
+    if kept.len() == DEV_CALLBACKS_KEPT {
+        kept.pop_front();
+    }
+    kept.push_back(entry);
+    axum::http::StatusCode::NO_CONTENT
+}
+
+#[derive(Serialize)]
+pub struct CallbacksReply {
+    callbacks: Vec<serde_json::Value>,
+}
+
+/// `GET /dev/callbacks`: what `POST /dev/callbacks` received, oldest first.
+pub async fn callbacks(_: Admin, State(state): State<AppState>) -> ApiResult<CallbacksReply> {
+    let kept = state.dev_callbacks.lock().expect("dev callbacks lock");
+    Ok(Reply::ok(CallbacksReply {
+        callbacks: kept.iter().cloned().collect(),
     }))
 }

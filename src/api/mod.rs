@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/dev/outbox", get(dev::outbox))
         .route("/dev/inbound", post(dev::inbound))
+        .route("/dev/callbacks", post(dev::receive_callback).get(dev::callbacks))
         .route(
             "/customer/v2/department/{department}/customer",
             post(customers::save).get(customers::search),

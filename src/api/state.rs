@@ -20,4 +20,6 @@ pub struct AppState {
     /// Wakes the delivery workers when a message is queued.
     pub delivery_wake: Arc<Notify>,
     pub metrics: PrometheusHandle,
+    /// The last callbacks received by `POST /dev/callbacks`, newest last.
+    pub dev_callbacks: Arc<std::sync::Mutex<std::collections::VecDeque<serde_json::Value>>>,
 }

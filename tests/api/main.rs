@@ -9,6 +9,7 @@ mod admin;
 mod authentication;
 mod bad_input;
 mod customers;
+mod demo;
 mod foundation_smoke;
 mod locks_and_associates;
 mod optout;

@@ -48,10 +48,10 @@ conformance!(
         locks_conflict_extend_and_expire,
         blacklist_matches_address_and_domain,
         ok_to_email_is_set_per_dealer,
-    jobs_are_leased_to_one_claimer_and_retaken_after_expiry,
-    a_retried_job_waits_for_its_due_time,
-    callbacks_of_one_message_are_claimed_in_order,
-    receipts_never_move_a_final_status_back,
-    an_idempotency_key_is_claimed_once,
+        jobs_are_leased_to_one_claimer_and_retaken_after_expiry,
+        a_retried_job_waits_for_its_due_time,
+        callbacks_of_one_message_are_claimed_in_order,
+        receipts_never_move_a_final_status_back,
+        an_idempotency_key_is_claimed_once,
     ]
 );

@@ -521,7 +521,11 @@ pub async fn ok_to_email_is_set_per_dealer(store: &dyn Store) {
     );
 }
 
-fn message(dealer: &Dealer, department: &Department, at: OffsetDateTime) -> herald::domain::message::Message {
+fn message(
+    dealer: &Dealer,
+    department: &Department,
+    at: OffsetDateTime,
+) -> herald::domain::message::Message {
     use herald::domain::message::*;
     Message {
         uuid: Uuid::now_v7(),
@@ -572,28 +576,60 @@ pub async fn jobs_are_leased_to_one_claimer_and_retaken_after_expiry(store: &dyn
     let t0 = now();
     for _ in 0..3 {
         let m = message(&dealer, &department, t0);
-        let job = NewJob { due_at: t0, lease: None };
-        assert_eq!(store.accept_message(&m, Some(job), None, None).await.unwrap(), AcceptOutcome::Accepted);
+        let job = NewJob {
+            due_at: t0,
+            lease: None,
+        };
+        assert_eq!(
+            store
+                .accept_message(&m, Some(job), None, None)
+                .await
+                .unwrap(),
+            AcceptOutcome::Accepted
+        );
     }
     let lease = StdDuration::from_secs(60);
-    let (a, b) = tokio::join!(store.claim_jobs(t0, lease, 2), store.claim_jobs(t0, lease, 2));
+    let (a, b) = tokio::join!(
+        store.claim_jobs(t0, lease, 2),
+        store.claim_jobs(t0, lease, 2)
+    );
     let (a, b) = (a.unwrap(), b.unwrap());
     let mut claimed: Vec<Uuid> = a.iter().chain(b.iter()).map(|j| j.message_uuid).collect();
     claimed.sort();
     claimed.dedup();
     assert_eq!(claimed.len(), 3, "every job claimed once: {a:?} {b:?}");
     assert_eq!(a.len() + b.len(), 3);
-    assert!(store.claim_jobs(t0, lease, 10).await.unwrap().is_empty(), "leased jobs are not claimable");
+    assert!(
+        store.claim_jobs(t0, lease, 10).await.unwrap().is_empty(),
+        "leased jobs are not claimable"
+    );
 
     // The claimer died: after the lease, another worker takes the jobs.
     let later = t0 + Duration::seconds(61);
     let retaken = store.claim_jobs(later, lease, 10).await.unwrap();
     assert_eq!(retaken.len(), 3);
     let stale = a.first().or(b.first()).unwrap();
-    let done = MessageUpdate { status: Some(herald::domain::message::MessageStatus::Sent), ..Default::default() };
-    assert!(!store.finish_job(stale, done.clone(), None, JobNext::Done, later).await.unwrap(), "a lost lease records nothing");
-    let fresh = retaken.iter().find(|j| j.message_uuid == stale.message_uuid).unwrap();
-    assert!(store.finish_job(fresh, done, None, JobNext::Done, later).await.unwrap());
+    let done = MessageUpdate {
+        status: Some(herald::domain::message::MessageStatus::Sent),
+        ..Default::default()
+    };
+    assert!(
+        !store
+            .finish_job(stale, done.clone(), None, JobNext::Done, later)
+            .await
+            .unwrap(),
+        "a lost lease records nothing"
+    );
+    let fresh = retaken
+        .iter()
+        .find(|j| j.message_uuid == stale.message_uuid)
+        .unwrap();
+    assert!(
+        store
+            .finish_job(fresh, done, None, JobNext::Done, later)
+            .await
+            .unwrap()
+    );
     let m = store.message(stale.message_uuid).await.unwrap().unwrap();
     assert_eq!(m.status, herald::domain::message::MessageStatus::Sent);
     assert_eq!(store.queue_depth().await.unwrap(), 2);
@@ -606,12 +642,47 @@ pub async fn a_retried_job_waits_for_its_due_time(store: &dyn Store) {
     let department = department(store, &dealer).await;
     let t0 = now();
     let m = message(&dealer, &department, t0);
-    store.accept_message(&m, Some(NewJob { due_at: t0, lease: None }), None, None).await.unwrap();
-    let job = store.claim_jobs(t0, StdDuration::from_secs(60), 1).await.unwrap().remove(0);
+    store
+        .accept_message(
+            &m,
+            Some(NewJob {
+                due_at: t0,
+                lease: None,
+            }),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let job = store
+        .claim_jobs(t0, StdDuration::from_secs(60), 1)
+        .await
+        .unwrap()
+        .remove(0);
     let due_at = t0 + Duration::seconds(30);
-    assert!(store.finish_job(&job, MessageUpdate::default(), None, JobNext::Retry { due_at }, t0).await.unwrap());
-    assert!(store.claim_jobs(t0 + Duration::seconds(29), StdDuration::from_secs(60), 1).await.unwrap().is_empty());
-    let again = store.claim_jobs(due_at, StdDuration::from_secs(60), 1).await.unwrap();
+    assert!(
+        store
+            .finish_job(
+                &job,
+                MessageUpdate::default(),
+                None,
+                JobNext::Retry { due_at },
+                t0
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_jobs(t0 + Duration::seconds(29), StdDuration::from_secs(60), 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_jobs(due_at, StdDuration::from_secs(60), 1)
+        .await
+        .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 1);
 }
@@ -623,30 +694,74 @@ pub async fn callbacks_of_one_message_are_claimed_in_order(store: &dyn Store) {
     let department = department(store, &dealer).await;
     let t0 = now();
     let m = message(&dealer, &department, t0);
-    store.accept_message(&m, Some(NewJob { due_at: t0, lease: None }), None, None).await.unwrap();
-    let job = store.claim_jobs(t0, StdDuration::from_secs(60), 1).await.unwrap().remove(0);
-    let update = MessageUpdate { callbacks: vec![new_callback(1), new_callback(2)], ..Default::default() };
-    store.finish_job(&job, update, None, JobNext::Done, t0).await.unwrap();
+    store
+        .accept_message(
+            &m,
+            Some(NewJob {
+                due_at: t0,
+                lease: None,
+            }),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let job = store
+        .claim_jobs(t0, StdDuration::from_secs(60), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let update = MessageUpdate {
+        callbacks: vec![new_callback(1), new_callback(2)],
+        ..Default::default()
+    };
+    store
+        .finish_job(&job, update, None, JobNext::Done, t0)
+        .await
+        .unwrap();
 
     let lease = StdDuration::from_secs(60);
     let first = store.claim_callbacks(t0, lease, 10).await.unwrap();
-    assert_eq!(first.len(), 1, "only the first callback of a message is claimable");
+    assert_eq!(
+        first.len(),
+        1,
+        "only the first callback of a message is claimable"
+    );
     assert_eq!(first[0].payload, "{\"n\":1}");
     // A retry keeps the order: the second still waits.
     store
-        .finish_callback(&first[0], CallbackResult::Retry { due_at: t0, detail: "HTTP 500".into() }, t0)
+        .finish_callback(
+            &first[0],
+            CallbackResult::Retry {
+                due_at: t0,
+                detail: "HTTP 500".into(),
+            },
+            t0,
+        )
         .await
         .unwrap();
     let again = store.claim_callbacks(t0, lease, 10).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].webhook_id, first[0].webhook_id);
     assert_eq!(again[0].attempts, 1);
-    store.finish_callback(&again[0], CallbackResult::Delivered { detail: "HTTP 200".into() }, t0).await.unwrap();
+    store
+        .finish_callback(
+            &again[0],
+            CallbackResult::Delivered {
+                detail: "HTTP 200".into(),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
     let second = store.claim_callbacks(t0, lease, 10).await.unwrap();
     assert_eq!(second.len(), 1);
     assert_eq!(second[0].payload, "{\"n\":2}");
     let records = store.callbacks(m.uuid).await.unwrap();
-    assert_eq!(records.iter().map(|r| r.state.as_str()).collect::<Vec<_>>(), ["DELIVERED", "PENDING"]);
+    assert_eq!(
+        records.iter().map(|r| r.state.as_str()).collect::<Vec<_>>(),
+        ["DELIVERED", "PENDING"]
+    );
 }
 
 pub async fn receipts_never_move_a_final_status_back(store: &dyn Store) {
@@ -655,10 +770,39 @@ pub async fn receipts_never_move_a_final_status_back(store: &dyn Store) {
     let department = department(store, &dealer).await;
     let m = message(&dealer, &department, now());
     store.accept_message(&m, None, None, None).await.unwrap();
-    assert!(store.apply_receipt(m.uuid, MessageStatus::Delivered, None, Some(new_callback(1)), now()).await.unwrap());
-    assert!(!store.apply_receipt(m.uuid, MessageStatus::Undelivered, None, Some(new_callback(2)), now()).await.unwrap());
-    assert_eq!(store.message(m.uuid).await.unwrap().unwrap().status, MessageStatus::Delivered);
-    assert_eq!(store.callbacks(m.uuid).await.unwrap().len(), 1, "no callback for a receipt that changed nothing");
+    assert!(
+        store
+            .apply_receipt(
+                m.uuid,
+                MessageStatus::Delivered,
+                None,
+                Some(new_callback(1)),
+                now()
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .apply_receipt(
+                m.uuid,
+                MessageStatus::Undelivered,
+                None,
+                Some(new_callback(2)),
+                now()
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.message(m.uuid).await.unwrap().unwrap().status,
+        MessageStatus::Delivered
+    );
+    assert_eq!(
+        store.callbacks(m.uuid).await.unwrap().len(),
+        1,
+        "no callback for a receipt that changed nothing"
+    );
 }
 
 pub async fn an_idempotency_key_is_claimed_once(store: &dyn Store) {
@@ -669,17 +813,33 @@ pub async fn an_idempotency_key_is_claimed_once(store: &dyn Store) {
         credential: "integrator".into(),
         key: "k-1".into(),
         request_hash: "h1".into(),
-        response: Some(StoredResponse { status: 200, body: "{}".into() }),
+        response: Some(StoredResponse {
+            status: 200,
+            body: "{}".into(),
+        }),
     };
     let first = message(&dealer, &department, now());
-    assert_eq!(store.accept_message(&first, None, Some(&claim), None).await.unwrap(), AcceptOutcome::Accepted);
+    assert_eq!(
+        store
+            .accept_message(&first, None, Some(&claim), None)
+            .await
+            .unwrap(),
+        AcceptOutcome::Accepted
+    );
     let second = message(&dealer, &department, now());
-    match store.accept_message(&second, None, Some(&claim), None).await.unwrap() {
+    match store
+        .accept_message(&second, None, Some(&claim), None)
+        .await
+        .unwrap()
+    {
         AcceptOutcome::Existing(record) => {
             assert_eq!(record.message_uuid, first.uuid);
             assert_eq!(record.response, claim.response);
         }
         other => panic!("expected the first claim, got {other:?}"),
     }
-    assert!(store.message(second.uuid).await.unwrap().is_none(), "nothing written for a replay");
+    assert!(
+        store.message(second.uuid).await.unwrap().is_none(),
+        "nothing written for a replay"
+    );
 }
