@@ -318,6 +318,8 @@ pub enum Backend {
 pub struct ConfigError(pub String);
 
 #[cfg(test)]
+// figment's `Jail` fixes the closures' error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

@@ -76,14 +76,14 @@ pub async fn send(
             ));
         }
         // 5. A lock held by someone else.
-        if let Some(lock) = state.store.customer_lock(customer.uuid, now).await? {
-            if lock.user_uuid != user.uuid {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    codes::CUSTOMER_LOCKED,
-                    "the customer is locked by another user",
-                ));
-            }
+        if let Some(lock) = state.store.customer_lock(customer.uuid, now).await?
+            && lock.user_uuid != user.uuid
+        {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                codes::CUSTOMER_LOCKED,
+                "the customer is locked by another user",
+            ));
         }
     }
     // 6. The recipient must be the customer's.

@@ -142,13 +142,11 @@ impl Deliverer {
                         .extend(callback(&message, MessageStatus::Sent, None));
                 }
                 let attempt = attempt(attempt_no, "SUCCESS", None, None);
-                if self
+                let recorded = self
                     .finish(job, update, Some(attempt), JobNext::Done)
-                    .await?
-                {
-                    if let Some(receipt) = receipt {
-                        self.apply_receipt(&message, receipt).await?;
-                    }
+                    .await?;
+                if let (true, Some(receipt)) = (recorded, receipt) {
+                    self.apply_receipt(&message, receipt).await?;
                 }
                 Ok(())
             }

@@ -210,12 +210,12 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
         Some(_) => p.invalid("messageSendingAttributes: expected an object"),
     }
 
-    if let Some(s) = &subject {
-        if s.chars().count() > MAX_SUBJECT || s.contains(['\r', '\n']) {
-            p.invalid(format!(
-                "messageAttributes.subject: one line of at most {MAX_SUBJECT} characters"
-            ));
-        }
+    if let Some(s) = &subject
+        && (s.chars().count() > MAX_SUBJECT || s.contains(['\r', '\n']))
+    {
+        p.invalid(format!(
+            "messageAttributes.subject: one line of at most {MAX_SUBJECT} characters"
+        ));
     }
     if let (Some(Protocol::Text), Some(b)) = (protocol, &body) {
         let chars = b.chars().count();

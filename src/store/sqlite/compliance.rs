@@ -64,10 +64,10 @@ impl ComplianceStore for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<LockOutcome> {
         let mut tx = self.write_tx().await?;
-        if let Some(held) = read_lock(&mut tx, lock.customer_uuid, now).await? {
-            if held.user_uuid != lock.user_uuid {
-                return Ok(LockOutcome::HeldByOther(held));
-            }
+        if let Some(held) = read_lock(&mut tx, lock.customer_uuid, now).await?
+            && held.user_uuid != lock.user_uuid
+        {
+            return Ok(LockOutcome::HeldByOther(held));
         }
         sqlx::query(
             "INSERT INTO customer_locks (customer_uuid, user_uuid, expires_at) VALUES ($1, $2, $3)
