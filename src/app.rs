@@ -6,7 +6,6 @@ use std::sync::{Arc, OnceLock};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
@@ -14,13 +13,13 @@ use crate::callbacks::dispatch::Dispatcher;
 use crate::config::Settings;
 use crate::delivery::{self, Deliverer};
 use crate::providers::Providers;
-use crate::store::{self, Store};
+use crate::store::{self, Store, Wakeups};
 
 pub struct Application {
     listener: TcpListener,
     state: AppState,
     dispatcher: Dispatcher,
-    callbacks_wake: Arc<Notify>,
+    wakeups: Wakeups,
 }
 
 /// The process-wide metrics recorder (one per process, however many apps a test starts).
@@ -56,12 +55,12 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let settings = Arc::new(settings);
         let providers = Providers::from_settings(&settings, store.clone())?;
-        let callbacks_wake = Arc::new(Notify::new());
+        let wakeups = Wakeups::default();
         let deliverer = Deliverer::new(
             store.clone(),
             providers,
             settings.clone(),
-            callbacks_wake.clone(),
+            wakeups.callbacks.clone(),
         );
         let dispatcher = Dispatcher::new(store.clone(), settings.callbacks.clone())?;
         let state = AppState {
@@ -69,7 +68,7 @@ impl Application {
             store,
             settings,
             deliverer,
-            delivery_wake: Arc::new(Notify::new()),
+            delivery_wake: wakeups.jobs.clone(),
             metrics: metrics_handle(),
             dev_callbacks: Arc::default(),
         };
@@ -77,7 +76,7 @@ impl Application {
             listener,
             state,
             dispatcher,
-            callbacks_wake,
+            wakeups,
         })
     }
 
@@ -108,16 +107,19 @@ impl Application {
         ));
         let dispatchers = tokio::spawn(self.dispatcher.run(
             state.settings.callbacks.workers,
-            self.callbacks_wake.clone(),
+            self.wakeups.callbacks.clone(),
             shutdown.clone(),
         ));
+        let store = state.store.clone();
+        let (wakeups, stop) = (self.wakeups.clone(), shutdown.clone());
+        let relay = tokio::spawn(async move { store.relay_wakeups(wakeups, stop).await });
         let router = api::router(state);
         tracing::info!(address = %self.listener.local_addr()?, "herald listening");
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await;
         shutdown.cancel();
-        let _ = tokio::join!(workers, dispatchers);
+        let _ = tokio::join!(workers, dispatchers, relay);
         tracing::info!("herald stopped");
         Ok(served?)
     }

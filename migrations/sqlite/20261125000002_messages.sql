@@ -98,9 +98,10 @@ CREATE TABLE threads (
     PRIMARY KEY (department_uuid, customer_uuid)
 );
 
+-- One entry per message: a step retried after a crash never "sends" twice.
 CREATE TABLE outbox (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    message_uuid  TEXT NOT NULL,
+    message_uuid  TEXT NOT NULL UNIQUE,
     protocol      TEXT NOT NULL,
     sender        TEXT NOT NULL,
     recipient     TEXT NOT NULL,

@@ -256,6 +256,7 @@ pub trait MessageStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     async fn callbacks(&self, message: Uuid) -> StoreResult<Vec<CallbackRecord>>;
 
+    /// Keeps what the outbox provider sent; a second entry for the same message is ignored.
     async fn record_outbox(&self, entry: &OutboxEntry) -> StoreResult<()>;
     /// The newest `limit` outbox entries, oldest first.
     async fn outbox(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>>;

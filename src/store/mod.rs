@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::{Backend, DatabaseUrl};
@@ -114,6 +116,17 @@ pub trait Lifecycle: Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// Wakes this process's workers when another process queues work, until `shutdown`.
+    /// Backends shared by several processes override it; workers also poll, so a backend
+    /// without a wake-up channel only adds latency, never loses work.
+    async fn relay_wakeups(&self, _wakeups: Wakeups, _shutdown: CancellationToken) {}
+}
+
+/// The in-process signals that wake idle workers.
+#[derive(Clone, Default)]
+pub struct Wakeups {
+    pub jobs: Arc<Notify>,
+    pub callbacks: Arc<Notify>,
 }
 
 #[async_trait]

@@ -563,7 +563,8 @@ impl MessageStore for SqliteStore {
     async fn record_outbox(&self, e: &OutboxEntry) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO outbox (message_uuid, protocol, sender, recipient, cc, bcc, subject, body, media_urls, sent_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (message_uuid) DO NOTHING",
         )
         .bind(e.message_uuid.to_string())
         .bind(&e.protocol)
