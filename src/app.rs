@@ -62,7 +62,16 @@ impl Application {
             settings.clone(),
             wakeups.callbacks.clone(),
         );
-        let dispatcher = Dispatcher::new(store.clone(), settings.callbacks.clone())?;
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            settings.callbacks.clone(),
+            settings
+                .delivery
+                .lease()
+                .max(std::time::Duration::from_secs(
+                    settings.callbacks.timeout_seconds * 2,
+                )),
+        )?;
         let state = AppState {
             credentials: api::CredentialCache::new(store.clone()),
             store,

@@ -133,6 +133,21 @@ pub struct DeliverySettings {
     pub max_age_seconds: u64,
     /// Delivery workers in this process; 0 makes an API-only node that leaves sending to others.
     pub workers: usize,
+    /// How long a claimed job or callback belongs to its worker. A worker that dies holds its
+    /// work this long; a provider call may take at most half of it.
+    pub lease_seconds: u64,
+}
+
+impl DeliverySettings {
+    pub fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lease_seconds)
+    }
+
+    /// The longest Herald waits for a provider: half the lease, so a live worker never loses
+    /// a job mid-send.
+    pub fn provider_deadline(&self) -> std::time::Duration {
+        self.lease() / 2
+    }
 }
 
 /// Addresses and domains no dealer may email, on top of each dealer's own list.
@@ -178,6 +193,7 @@ workers = 4
 retry_schedule_seconds = [30, 60, 300, 900, 1800, 3600, 7200]
 max_age_seconds = 14400
 workers = 4
+lease_seconds = 120
 
 [blacklist]
 emails = []
@@ -215,6 +231,11 @@ impl Settings {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        if self.delivery.lease_seconds < 2 {
+            return Err(ConfigError(
+                "delivery.lease_seconds must be at least 2".into(),
+            ));
+        }
         if self.http.body_limit_bytes == 0 || self.http.request_timeout_seconds == 0 {
             return Err(ConfigError("http limits must be greater than zero".into()));
         }

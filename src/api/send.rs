@@ -14,7 +14,7 @@ use super::context;
 use super::error::{ApiError, ErrorItem};
 use super::extract::{ApiBytes, ApiPath, path_uuid};
 use super::state::AppState;
-use crate::delivery::{LEASE, Mode};
+use crate::delivery::Mode;
 use crate::domain::codes;
 use crate::domain::compose::compose;
 use crate::domain::credential::Scope;
@@ -166,7 +166,7 @@ pub async fn send(
     let inline = request.direction == Direction::Outgoing && request.options.send_synchronously;
     let lease = Lease {
         id: Uuid::new_v4(),
-        expires_at: now + LEASE,
+        expires_at: now + state.settings.delivery.lease(),
     };
     let job = (request.direction == Direction::Outgoing).then(|| NewJob {
         due_at: if inline {

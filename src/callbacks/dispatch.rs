@@ -14,7 +14,6 @@ use crate::config::CallbackSettings;
 use crate::delivery::backoff;
 use crate::store::{CallbackResult, ClaimedCallback, Store};
 
-const LEASE: Duration = Duration::from_secs(120);
 const BATCH: u32 = 16;
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
@@ -23,10 +22,16 @@ pub struct Dispatcher {
     store: Arc<dyn Store>,
     sender: CallbackSender,
     settings: CallbackSettings,
+    lease: Duration,
 }
 
 impl Dispatcher {
-    pub fn new(store: Arc<dyn Store>, settings: CallbackSettings) -> anyhow::Result<Self> {
+    /// `lease`: how long a claimed callback belongs to its dispatcher (longer than its timeout).
+    pub fn new(
+        store: Arc<dyn Store>,
+        settings: CallbackSettings,
+        lease: Duration,
+    ) -> anyhow::Result<Self> {
         let sender = CallbackSender::new(
             Duration::from_secs(settings.timeout_seconds),
             settings.allow_private_networks,
@@ -35,6 +40,7 @@ impl Dispatcher {
             store,
             sender,
             settings,
+            lease,
         })
     }
 
@@ -51,7 +57,7 @@ impl Dispatcher {
         while !shutdown.is_cancelled() {
             let claimed = match self
                 .store
-                .claim_callbacks(OffsetDateTime::now_utc(), LEASE, BATCH)
+                .claim_callbacks(OffsetDateTime::now_utc(), self.lease, BATCH)
                 .await
             {
                 Ok(c) => c,

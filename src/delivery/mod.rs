@@ -14,13 +14,6 @@ pub use workers::run_workers;
 
 use std::time::Duration;
 
-/// How long a claimed job belongs to its worker. Longer than any provider call may take
-/// ([`PROVIDER_DEADLINE`]), so a live worker never loses a job mid-send.
-pub const LEASE: Duration = Duration::from_secs(120);
-
-/// The longest Herald waits for a provider's answer.
-pub const PROVIDER_DEADLINE: Duration = Duration::from_secs(60);
-
 /// Jobs one worker claims at a time.
 pub const CLAIM_BATCH: u32 = 8;
 

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::{PROVIDER_DEADLINE, backoff};
+use super::backoff;
 use crate::config::Settings;
 use crate::domain::codes;
 use crate::domain::compose::{compose, email_from, email_subject};
@@ -53,6 +53,11 @@ impl Deliverer {
             settings,
             callbacks_wake,
         }
+    }
+
+    /// How long a claimed job belongs to its worker.
+    pub fn lease(&self) -> std::time::Duration {
+        self.settings.delivery.lease()
     }
 
     /// Runs one step for `job`. Errors are storage failures: the job keeps its lease until it
@@ -106,15 +111,15 @@ impl Deliverer {
             }
         }
 
-        if job.lease.expires_at - OffsetDateTime::now_utc() < PROVIDER_DEADLINE {
+        let deadline = self.settings.delivery.provider_deadline();
+        if job.lease.expires_at - OffsetDateTime::now_utc() < deadline {
             // Not enough lease left to be sure no other worker takes the job mid-send.
             tracing::warn!("lease too short to send safely; leaving the job to expire");
             return Ok(());
         }
         let outgoing = facts.outgoing;
         let provider = self.providers.for_protocol(message.protocol);
-        let outcome = match tokio::time::timeout(PROVIDER_DEADLINE, provider.send(&outgoing)).await
-        {
+        let outcome = match tokio::time::timeout(deadline, provider.send(&outgoing)).await {
             Ok(outcome) => outcome,
             Err(_) => SendOutcome::Transient {
                 detail: "the provider did not answer in time".into(),

@@ -7,7 +7,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{CLAIM_BATCH, Deliverer, LEASE, Mode, POLL_INTERVAL};
+use super::{CLAIM_BATCH, Deliverer, Mode, POLL_INTERVAL};
 use crate::store::Store;
 
 /// Runs `count` workers until `shutdown`; each finishes the job in hand before stopping.
@@ -40,7 +40,7 @@ async fn work(
 ) {
     while !shutdown.is_cancelled() {
         let claimed = match store
-            .claim_jobs(OffsetDateTime::now_utc(), LEASE, CLAIM_BATCH)
+            .claim_jobs(OffsetDateTime::now_utc(), deliverer.lease(), CLAIM_BATCH)
             .await
         {
             Ok(jobs) => jobs,
