@@ -12,5 +12,6 @@ mod customers;
 mod foundation_smoke;
 mod locks_and_associates;
 mod optout;
+mod send_errors;
 mod send_examples;
 mod tenant_isolation;
