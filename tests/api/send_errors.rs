@@ -366,6 +366,40 @@ async fn a_text_over_1600_characters_once_composed_is_message_too_long() {
     assert_ok(fits).await;
 }
 
+#[tokio::test]
+async fn a_text_too_long_once_composed_is_refused_before_authority_lock_and_recipient() {
+    let app = spawn_sending_app().await;
+    let shop = shop(&app).await;
+    let cannot_text = app
+        .create_user(
+            shop.tenant.department,
+            json!({"firstName": "No", "lastName": "Text", "canText": false}),
+        )
+        .await;
+    let locked = app
+        .call(
+            &shop.tenant.credential,
+            Method::POST,
+            &lock_path(shop.tenant.department, shop.tenant.default_user, shop.john),
+            Some(json!({})),
+        )
+        .await;
+    assert_ok(locked).await;
+    // Under 1600 as given, over once the signature and the TCPA footer are added; sent by a
+    // user who may not text, to a customer another user holds, at a number he does not have.
+    let body = text(
+        &"x".repeat(1580),
+        json!({"addSignature": true, "sendSynchronously": true,
+            "communicationValueOfCustomer": "+14155559999"}),
+    );
+
+    let response = post(&app, &shop.as_user(cannot_text), body).await;
+
+    let answer = assert_envelope(response, 400).await;
+    assert_eq!(codes(&answer), vec!["MESSAGE_TOO_LONG"], "{answer}");
+    assert_nothing_stored(&app, &shop).await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Check order (SPEC 4.2 steps 1 and 3).
 
