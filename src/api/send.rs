@@ -58,6 +58,24 @@ pub async fn send(
     })?;
     // 3. The user and the customer the path names.
     let (user, customer) = user_and_customer(&state, &department, &user, &customer).await?;
+    // Step 2's MESSAGE_TOO_LONG once composed: the signature needs the user, so it is checked
+    // as soon as the user is known, before authority, lock and recipient.
+    if request.direction == Direction::Outgoing && request.protocol == Protocol::Text {
+        let composed = compose(
+            Protocol::Text,
+            &request.body,
+            &request.options,
+            &user,
+            &department.settings,
+        );
+        let chars = composed.chars().count();
+        if chars > MAX_TEXT_CHARS {
+            return Err(ApiError::bad_request(
+                codes::MESSAGE_TOO_LONG,
+                format!("the composed text has {chars} characters; at most {MAX_TEXT_CHARS}"),
+            ));
+        }
+    }
     let now = OffsetDateTime::now_utc();
     if request.direction == Direction::Outgoing {
         // 4. Authority for the protocol.
@@ -92,22 +110,6 @@ pub async fn send(
         request.communication_value.as_deref(),
         &customer,
     )?;
-    if request.direction == Direction::Outgoing && request.protocol == Protocol::Text {
-        let composed = compose(
-            Protocol::Text,
-            &request.body,
-            &request.options,
-            &user,
-            &department.settings,
-        );
-        let chars = composed.chars().count();
-        if chars > MAX_TEXT_CHARS {
-            return Err(ApiError::bad_request(
-                codes::MESSAGE_TOO_LONG,
-                format!("the composed text has {chars} characters; at most {MAX_TEXT_CHARS}"),
-            ));
-        }
-    }
 
     let mut warnings = Vec::new();
     let override_granted = auth.holds(Scope::MessageOverrideOptout, &department);

@@ -14,5 +14,6 @@ mod foundation_smoke;
 mod locks_and_associates;
 mod optout;
 mod send_delivery;
+mod send_errors;
 mod send_examples;
 mod tenant_isolation;
