@@ -42,6 +42,11 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// This node's data directory, to start another node on the same database.
+    pub fn data(&self) -> Arc<TempDir> {
+        self.dir.clone()
+    }
+
     /// Stops Herald and waits until it has stopped; returns its data directory so another
     /// Herald can start on the same database.
     pub async fn stop(mut self) -> Arc<TempDir> {

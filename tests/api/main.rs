@@ -12,6 +12,7 @@ mod customers;
 mod demo;
 mod foundation_smoke;
 mod locks_and_associates;
+mod nodes;
 mod optout;
 mod send_delivery;
 mod send_errors;
