@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
 use crate::callbacks::dispatch::Dispatcher;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::{self, Deliverer};
 use crate::providers::Providers;
@@ -50,6 +51,15 @@ impl Application {
         settings: Settings,
         store: Arc<dyn Store>,
     ) -> anyhow::Result<Self> {
+        Self::build_with(settings, store, Clock::system()).await
+    }
+
+    /// Builds on an open, migrated store with the given clock (tests move a manual one).
+    pub async fn build_with(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
@@ -61,6 +71,7 @@ impl Application {
             providers,
             settings.clone(),
             wakeups.callbacks.clone(),
+            clock.clone(),
         );
         let dispatcher = Dispatcher::new(
             store.clone(),
@@ -71,6 +82,7 @@ impl Application {
                 .max(std::time::Duration::from_secs(
                     settings.callbacks.timeout_seconds * 2,
                 )),
+            clock.clone(),
         )?;
         let state = AppState {
             credentials: api::CredentialCache::new(store.clone()),
@@ -80,6 +92,7 @@ impl Application {
             delivery_wake: wakeups.jobs.clone(),
             metrics: metrics_handle(),
             dev_callbacks: Arc::default(),
+            clock,
         };
         Ok(Self {
             listener,

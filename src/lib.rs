@@ -6,6 +6,7 @@
 pub mod api;
 pub mod app;
 pub mod callbacks;
+pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod demo;

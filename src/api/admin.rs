@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::routing::{delete, patch, post};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::auth::Admin;
@@ -275,7 +274,7 @@ async fn create_credential(
     let issued = IssuedCredential::generate(body.grants);
     state
         .store
-        .put_credential(&issued.credential, OffsetDateTime::now_utc())
+        .put_credential(&issued.credential, state.clock.now())
         .await?;
     tracing::info!(username = %issued.credential.username, "credential issued");
     Ok(Reply::ok(IssuedView {
@@ -297,7 +296,7 @@ async fn revoke_credential(
 ) -> ApiResult<Revoked> {
     let found = state
         .store
-        .revoke_credential(&username, OffsetDateTime::now_utc())
+        .revoke_credential(&username, state.clock.now())
         .await?;
     state.credentials.invalidate(&username);
     if !found {
@@ -369,7 +368,7 @@ async fn import_customers(
             problems,
         ));
     }
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let mut uuids = Vec::with_capacity(prepared.len());
     for customer in &prepared {
         state
@@ -439,7 +438,7 @@ async fn add_to_blacklist(
     }
     state
         .store
-        .add_to_blacklist(dealer.uuid, &emails, &domains, OffsetDateTime::now_utc())
+        .add_to_blacklist(dealer.uuid, &emails, &domains, state.clock.now())
         .await?;
     Ok(Reply::ok(BlacklistReply {
         emails: emails.len(),

@@ -2,7 +2,6 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 use super::auth::Integrator;
 use super::customer_body::{CustomerEnvelope, CustomerView};
@@ -51,7 +50,7 @@ pub async fn save(
     let customer = body.into_customer(department.dealer_uuid, base, "customer")?;
     state
         .store
-        .save_customer(&customer, ContactOrigin::Api, OffsetDateTime::now_utc())
+        .save_customer(&customer, ContactOrigin::Api, state.clock.now())
         .await?;
     Ok(Reply::ok(CustomerReply {
         customer: customer.into(),

@@ -107,7 +107,7 @@ pub async fn inbound(
         body: body.body,
         provider_message_id: None,
     };
-    let received = inbound::receive(&state.store, &state.delivery_wake, text)
+    let received = inbound::receive(&state.store, &state.delivery_wake, text, state.clock.now())
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| {

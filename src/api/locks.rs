@@ -4,7 +4,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
@@ -89,7 +88,7 @@ pub async fn lock(
     }
     let user = department_user(&state, &department, &user).await?;
     let customer = required_customer(&state, &department, &customer).await?;
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let wanted = CustomerLock {
         customer_uuid: customer.uuid,
         user_uuid: user.uuid,
@@ -111,7 +110,7 @@ pub async fn unlock(
         .await?;
     let user = department_user(&state, &department, &user).await?;
     let customer = required_customer(&state, &department, &customer).await?;
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     match state
         .store
         .unlock_customer(customer.uuid, user.uuid, now)

@@ -114,7 +114,7 @@ pub async fn read(
         .map_err(|e| ApiError::from_items(StatusCode::BAD_REQUEST, vec![e]))?
     {
         Target::Phone(phone) => {
-            let now = OffsetDateTime::now_utc();
+            let now = state.clock.now();
             view(
                 state
                     .store
@@ -206,7 +206,7 @@ pub async fn update(
         ));
     }
 
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let changes: Vec<OptChange<'_>> = targets
         .iter()
         .filter_map(|(_, t)| match t {

@@ -76,7 +76,7 @@ pub async fn send(
             ));
         }
     }
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     if request.direction == Direction::Outgoing {
         // 4. Authority for the protocol.
         let allowed = match request.protocol {

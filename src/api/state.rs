@@ -6,6 +6,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::Notify;
 
 use super::auth::CredentialCache;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::Deliverer;
 use crate::store::Store;
@@ -20,6 +21,7 @@ pub struct AppState {
     /// Wakes the delivery workers when a message is queued.
     pub delivery_wake: Arc<Notify>,
     pub metrics: PrometheusHandle,
+    pub clock: Clock,
     /// The last callbacks received by `POST /dev/callbacks`, newest last.
     pub dev_callbacks: Arc<std::sync::Mutex<std::collections::VecDeque<serde_json::Value>>>,
 }

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::sender::{AttemptOutcome, CallbackSender};
+use crate::clock::Clock;
 use crate::config::CallbackSettings;
 use crate::delivery::backoff;
 use crate::store::{CallbackResult, ClaimedCallback, Store};
@@ -23,6 +23,7 @@ pub struct Dispatcher {
     sender: CallbackSender,
     settings: CallbackSettings,
     lease: Duration,
+    clock: Clock,
 }
 
 impl Dispatcher {
@@ -31,6 +32,7 @@ impl Dispatcher {
         store: Arc<dyn Store>,
         settings: CallbackSettings,
         lease: Duration,
+        clock: Clock,
     ) -> anyhow::Result<Self> {
         let sender = CallbackSender::new(
             Duration::from_secs(settings.timeout_seconds),
@@ -41,6 +43,7 @@ impl Dispatcher {
             sender,
             settings,
             lease,
+            clock,
         })
     }
 
@@ -57,7 +60,7 @@ impl Dispatcher {
         while !shutdown.is_cancelled() {
             let claimed = match self
                 .store
-                .claim_callbacks(OffsetDateTime::now_utc(), self.lease, BATCH)
+                .claim_callbacks(self.clock.now(), self.lease, BATCH)
                 .await
             {
                 Ok(c) => c,
@@ -110,7 +113,7 @@ impl Dispatcher {
                 return false;
             }
         };
-        let timestamp = OffsetDateTime::now_utc().unix_timestamp();
+        let timestamp = self.clock.now().unix_timestamp();
         let outcome = self
             .sender
             .send(
@@ -138,7 +141,7 @@ impl Dispatcher {
                     retry_after,
                 ) {
                     Some(delay) => CallbackResult::Retry {
-                        due_at: OffsetDateTime::now_utc() + delay,
+                        due_at: self.clock.now() + delay,
                         detail,
                     },
                     None => CallbackResult::Failed {
@@ -161,7 +164,7 @@ impl Dispatcher {
         let leaves = !matches!(result, CallbackResult::Retry { .. });
         match self
             .store
-            .finish_callback(callback, result, OffsetDateTime::now_utc())
+            .finish_callback(callback, result, self.clock.now())
             .await
         {
             Ok(true) => leaves,

@@ -37,6 +37,7 @@ pub async fn receive(
     store: &Arc<dyn Store>,
     wake: &Notify,
     text: InboundText,
+    now: OffsetDateTime,
 ) -> anyhow::Result<Option<Received>> {
     let Some(department) = store
         .departments_by_sender(&text.to)
@@ -61,7 +62,6 @@ pub async fn receive(
         .await?
         .into_iter()
         .next();
-    let now = OffsetDateTime::now_utc();
 
     let mut incoming = system_message(
         &department,

@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::backoff;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::codes;
 use crate::domain::compose::{compose, email_from, email_subject};
@@ -38,6 +39,7 @@ pub struct Deliverer {
     settings: Arc<Settings>,
     /// Wakes the callback dispatchers when a step enqueues callbacks.
     callbacks_wake: Arc<Notify>,
+    clock: Clock,
 }
 
 impl Deliverer {
@@ -46,13 +48,20 @@ impl Deliverer {
         providers: Providers,
         settings: Arc<Settings>,
         callbacks_wake: Arc<Notify>,
+        clock: Clock,
     ) -> Self {
         Self {
             store,
             providers,
             settings,
             callbacks_wake,
+            clock,
         }
+    }
+
+    /// The time the delivery rules see.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
     }
 
     /// How long a claimed job belongs to its worker.
@@ -64,7 +73,7 @@ impl Deliverer {
     /// expires and is then tried again.
     #[tracing::instrument(skip_all, fields(message = %job.message_uuid))]
     pub async fn deliver(&self, job: &ClaimedJob, mode: Mode) -> anyhow::Result<()> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let Some(message) = self.store.message(job.message_uuid).await? else {
             self.finish(job, MessageUpdate::default(), None, JobNext::Done)
                 .await?;
@@ -112,7 +121,7 @@ impl Deliverer {
         }
 
         let deadline = self.settings.delivery.provider_deadline();
-        if job.lease.expires_at - OffsetDateTime::now_utc() < deadline {
+        if job.lease.expires_at - self.clock.now() < deadline {
             // Not enough lease left to be sure no other worker takes the job mid-send.
             tracing::warn!("lease too short to send safely; leaving the job to expire");
             return Ok(());
@@ -169,7 +178,7 @@ impl Deliverer {
                 let attempt = attempt(attempt_no, "TRANSIENT", None, Some(detail.clone()));
                 match next {
                     Some(delay) => {
-                        let due_at = OffsetDateTime::now_utc() + delay;
+                        let due_at = self.clock.now() + delay;
                         tracing::info!(
                             attempt = attempt_no,
                             retry_in_s = delay.as_secs(),
@@ -247,7 +256,7 @@ impl Deliverer {
         let wakes = !update.callbacks.is_empty();
         let held = self
             .store
-            .finish_job(job, update, attempt, next, OffsetDateTime::now_utc())
+            .finish_job(job, update, attempt, next, self.clock.now())
             .await
             .context("recording a delivery step")?;
         if !held {
@@ -274,7 +283,7 @@ impl Deliverer {
         let wakes = cb.is_some();
         let moved = self
             .store
-            .apply_receipt(message.uuid, status, error, cb, OffsetDateTime::now_utc())
+            .apply_receipt(message.uuid, status, error, cb, self.clock.now())
             .await?;
         if moved && wakes {
             self.callbacks_wake.notify_one();
@@ -283,7 +292,7 @@ impl Deliverer {
     }
 
     async fn apply_effect(&self, message: &Message, effect: Effect) -> anyhow::Result<()> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         match effect {
             Effect::OptOutNumber => {
                 if let Ok(phone) = PhoneNumber::parse(&message.recipient) {

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -40,7 +39,7 @@ async fn work(
 ) {
     while !shutdown.is_cancelled() {
         let claimed = match store
-            .claim_jobs(OffsetDateTime::now_utc(), deliverer.lease(), CLAIM_BATCH)
+            .claim_jobs(deliverer.now(), deliverer.lease(), CLAIM_BATCH)
             .await
         {
             Ok(jobs) => jobs,

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use herald::clock::Clock;
 use herald::{Application, Settings};
 use reqwest::{Method, Response};
 use secrecy::SecretString;
@@ -33,6 +34,8 @@ pub struct TestApp {
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     dir: Arc<TempDir>,
+    /// The time Herald's rules see: move it forward to expire waits, windows and locks.
+    pub clock: Clock,
 }
 
 impl Drop for TestApp {
@@ -86,7 +89,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 pub async fn spawn_app_in(dir: Arc<TempDir>, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&dir);
     configure(&mut settings);
-    let app = Application::build(settings.clone())
+    let store = herald::store::connect(&settings.database_url)
+        .await
+        .expect("store opens");
+    store.migrate().await.expect("migrations run");
+    let clock = Clock::system();
+    let app = Application::build_with(settings.clone(), store, clock.clone())
         .await
         .expect("herald builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -99,6 +107,7 @@ pub async fn spawn_app_in(dir: Arc<TempDir>, configure: impl FnOnce(&mut Setting
         shutdown,
         task: Some(task),
         dir,
+        clock,
     }
 }
 

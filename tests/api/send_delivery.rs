@@ -342,3 +342,42 @@ async fn messages_and_callbacks_pending_at_a_restart_are_delivered_exactly_once(
         assert_eq!(per_message[id], vec!["SENT", "DELIVERED"], "message {id}");
     }
 }
+
+#[tokio::test]
+async fn a_lock_expires_and_the_customer_can_be_sent_to_again() {
+    let app = spawn_sending_app().await;
+    let shop = shop(&app).await;
+    let holder_lock =
+        crate::helpers::lock_path(shop.tenant.department, shop.tenant.user, shop.john);
+    let locked = app
+        .call(
+            &shop.tenant.credential,
+            Method::POST,
+            &holder_lock,
+            Some(json!({"ttlSeconds": 60})),
+        )
+        .await;
+    assert_eq!(locked.status(), 200);
+    let as_default = message_path(&shop.tenant, shop.tenant.default_user, shop.john);
+    let sync = text("Hi", json!({"sendSynchronously": true}));
+    let refused = app
+        .call(
+            &shop.tenant.credential,
+            Method::POST,
+            &as_default,
+            Some(sync.clone()),
+        )
+        .await;
+    assert_eq!(refused.status(), 409);
+
+    app.clock.advance(Duration::from_secs(61));
+    let sent = app
+        .call(
+            &shop.tenant.credential,
+            Method::POST,
+            &as_default,
+            Some(sync),
+        )
+        .await;
+    assert_eq!(sent.status(), 200);
+}
