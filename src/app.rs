@@ -70,7 +70,7 @@ impl Application {
             store.clone(),
             providers,
             settings.clone(),
-            wakeups.callbacks.clone(),
+            wakeups.clone(),
             clock.clone(),
         );
         let dispatcher = Dispatcher::new(

@@ -384,6 +384,8 @@ async fn import_customers(
             })?;
         uuids.push(customer.uuid);
     }
+    // Imported numbers opt in, which may release messages waiting for them.
+    state.delivery_wake.notify_one();
     Ok(Reply::ok(Imported { uuids }))
 }
 

@@ -175,6 +175,9 @@ pub struct ThreadParams {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ThreadReply {
+    /// The dealer associate who owns the thread (SPEC 1), once anyone has written in it.
+    #[serde(rename = "ownerUserUUID")]
+    owner_user_uuid: Option<Uuid>,
     messages: Vec<MessageView>,
     next_page_token: Option<String>,
 }
@@ -216,7 +219,12 @@ pub async fn thread(
     let more = page.len() as u32 > size;
     let messages: Vec<Message> = page.into_iter().take(size as usize).collect();
     let next_page_token = more.then(|| messages.last().map(token)).flatten();
+    let owner_user_uuid = state
+        .store
+        .thread_owner(department.uuid, customer.uuid)
+        .await?;
     Ok(Reply::ok(ThreadReply {
+        owner_user_uuid,
         messages: messages.into_iter().map(Into::into).collect(),
         next_page_token,
     }))

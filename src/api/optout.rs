@@ -15,6 +15,7 @@ use super::auth::Integrator;
 use super::error::{ApiError, ApiResult, ErrorItem, Reply};
 use super::extract::{ApiBytes, ApiPath, parse_json};
 use super::state::AppState;
+use crate::delivery::own_messages;
 use crate::domain::codes;
 use crate::domain::credential::Scope;
 use crate::domain::directory::Department;
@@ -197,13 +198,7 @@ pub async fn update(
         return Err(ApiError::from_items(StatusCode::BAD_REQUEST, problems));
     }
     if body.event == OptEvent::UserRequestedSendOptinRequest {
-        // STUB: texting the opt-in request needs the delivery pipeline; until it exists this
-        // event is refused rather than recorded as if a request had gone out.
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            codes::NOT_IMPLEMENTED,
-            "USER_REQUESTED_SEND_OPTIN_REQUEST is not available yet in this Herald",
-        ));
+        return request_optins(&state, &department, &targets).await;
     }
 
     let now = state.clock.now();
@@ -223,6 +218,10 @@ pub async fn update(
         .apply_opt_changes(department.dealer_uuid, &changes, now)
         .await?
         .into_iter();
+    if body.event == OptEvent::OptinMessageReceived {
+        // Messages waiting for these numbers are due now.
+        state.delivery_wake.notify_one();
+    }
     let mut list = Vec::with_capacity(targets.len());
     for (attrs, t) in &targets {
         let status = match t {
@@ -248,6 +247,56 @@ pub async fn update(
                 Target::Email(e) => e.as_str().to_string(),
             },
             status,
+        });
+    }
+    Ok(Reply::ok(UpdateReply {
+        opt_out_status_list: list,
+    }))
+}
+
+/// `USER_REQUESTED_SEND_OPTIN_REQUEST`: texts the department's opt-in request to each number
+/// that has not decided yet and was not asked in the last 24 hours (SPEC 5.2).
+async fn request_optins(
+    state: &AppState,
+    department: &Department,
+    targets: &[(&CommunicationAttributes, Target)],
+) -> ApiResult<UpdateReply> {
+    if targets.iter().any(|(_, t)| matches!(t, Target::Email(_))) {
+        return Err(ApiError::invalid_request(
+            "event: USER_REQUESTED_SEND_OPTIN_REQUEST applies to TEXT values only",
+        ));
+    }
+    if department.settings.text_sender_number.is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            codes::MISSING_VOICE_CREDENTIALS,
+            "the department has no textSenderNumber to text the request from",
+        ));
+    }
+    let now = state.clock.now();
+    let mut list = Vec::with_capacity(targets.len());
+    for (attrs, target) in targets {
+        let Target::Phone(phone) = target else {
+            continue;
+        };
+        own_messages::request_optin(
+            &state.store,
+            &state.delivery_wake,
+            department,
+            None,
+            phone,
+            now,
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        let status = state
+            .store
+            .opt_status(department.dealer_uuid, phone)
+            .await?;
+        list.push(UpdatedStatus {
+            communication_type: attrs.communication_type,
+            communication_value: phone.as_str().to_string(),
+            status: view(status, now),
         });
     }
     Ok(Reply::ok(UpdateReply {

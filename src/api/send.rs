@@ -227,12 +227,16 @@ pub async fn send(
     };
     let deliverer = state.deliverer.clone();
     let step = tokio::spawn(async move { deliverer.deliver(&claimed, Mode::Inline).await });
-    if let Err(e) = step.await.map_err(anyhow::Error::from).and_then(|r| r) {
-        tracing::error!(
-            error = format!("{e:#}"),
-            "inline delivery failed; a worker will retry it"
-        );
-    }
+    let retry_after = match step.await.map_err(anyhow::Error::from).and_then(|r| r) {
+        Ok(wait) => wait,
+        Err(e) => {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "inline delivery failed; a worker will retry it"
+            );
+            None
+        }
+    };
     let after = state.store.message(message.uuid).await?.unwrap_or(message);
     let report = MessageReport::of(&after, context::request_id());
     let status = sync_status(&after);
@@ -246,7 +250,14 @@ pub async fn send(
             .complete_idempotency(&auth.0.username, key, &stored)
             .await?;
     }
-    Ok(report_response(status, &report))
+    let mut response = report_response(status, &report);
+    if let (StatusCode::TOO_MANY_REQUESTS, Some(wait)) = (status, retry_after) {
+        let seconds = wait.as_secs().max(1).to_string();
+        if let Ok(value) = HeaderValue::from_str(&seconds) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
+    Ok(response)
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {

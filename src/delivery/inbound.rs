@@ -7,10 +7,10 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use super::own_messages::own_text;
 use crate::domain::PhoneNumber;
-use crate::domain::directory::Department;
 use crate::domain::keywords::{Keyword, classify};
-use crate::domain::message::{Direction, Message, MessageStatus, Protocol, Purpose, SendOptions};
+use crate::domain::message::{Direction, MessageStatus, Purpose};
 use crate::domain::optout::{OptEvent, OptSource, OptState};
 use crate::store::{CustomerQuery, NewJob, OptChange, Store};
 
@@ -63,7 +63,7 @@ pub async fn receive(
         .into_iter()
         .next();
 
-    let mut incoming = system_message(
+    let mut incoming = own_text(
         &department,
         customer.as_ref().map(|c| c.uuid),
         &text.from,
@@ -90,7 +90,10 @@ pub async fn receive(
                 event,
                 source: OptSource::Inbound,
             };
-            store.apply_opt_changes(dealer.uuid, &[change], now).await?[0].state
+            let state = store.apply_opt_changes(dealer.uuid, &[change], now).await?[0].state;
+            // An opt-in may have released messages waiting for it.
+            wake.notify_one();
+            state
         }
         None => store.opt_status(dealer.uuid, &text.from).await?.state,
     };
@@ -109,7 +112,7 @@ pub async fn receive(
     };
     let mut reply_uuid = None;
     if let Some(body) = reply_text {
-        let mut reply = system_message(
+        let mut reply = own_text(
             &department,
             customer.as_ref().map(|c| c.uuid),
             &text.from,
@@ -140,44 +143,4 @@ pub async fn receive(
         opt_state,
         reply_uuid,
     }))
-}
-
-/// A TEXT of Herald's own to or from `number` in the department's thread with `customer`.
-fn system_message(
-    department: &Department,
-    customer: Option<Uuid>,
-    number: &PhoneNumber,
-    body: String,
-    now: OffsetDateTime,
-) -> Message {
-    Message {
-        uuid: Uuid::now_v7(),
-        dealer_uuid: department.dealer_uuid,
-        department_uuid: department.uuid,
-        customer_uuid: customer,
-        user_uuid: None,
-        credential: None,
-        direction: Direction::Outgoing,
-        protocol: Protocol::Text,
-        purpose: Purpose::Customer,
-        is_manual: false,
-        body,
-        subject: None,
-        recipient: number.to_string(),
-        cc: Vec::new(),
-        bcc: Vec::new(),
-        options: SendOptions::default(),
-        override_optout: false,
-        callback_url: None,
-        callback_metadata: Default::default(),
-        request_uuid: Uuid::new_v4(),
-        status: MessageStatus::Accepted,
-        error: None,
-        warnings: Vec::new(),
-        provider_message_id: None,
-        composed_body: None,
-        sender: None,
-        created_at: now,
-        updated_at: now,
-    }
 }

@@ -6,6 +6,7 @@
 
 pub mod backoff;
 pub mod inbound;
+pub mod own_messages;
 mod step;
 mod workers;
 

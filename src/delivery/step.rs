@@ -8,11 +8,12 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::backoff;
+use super::{backoff, own_messages};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::codes;
 use crate::domain::compose::{compose, email_from, email_subject};
+use crate::domain::directory::Department;
 use crate::domain::message::{Message, MessageError, MessageStatus, Protocol, Purpose};
 use crate::domain::optout::{OptEvent, OptSource, OptState};
 use crate::domain::policy::{Decision, DeliveryFacts, decide};
@@ -20,7 +21,8 @@ use crate::domain::report::MessageReport;
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::providers::{Effect, Outgoing, Providers, Receipt, SendOutcome};
 use crate::store::{
-    AttemptRecord, ClaimedJob, JobNext, MessageUpdate, NewCallback, OptChange, Store,
+    AttemptRecord, ClaimedJob, JobNext, MessageUpdate, NewCallback, OptChange, Reservation,
+    SendReservation, Store, Wakeups,
 };
 
 /// Whether the step runs inside a synchronous request or in a worker.
@@ -39,6 +41,8 @@ pub struct Deliverer {
     settings: Arc<Settings>,
     /// Wakes the callback dispatchers when a step enqueues callbacks.
     callbacks_wake: Arc<Notify>,
+    /// Wakes the delivery workers when a step queues a message (an opt-in request).
+    jobs_wake: Arc<Notify>,
     clock: Clock,
 }
 
@@ -47,14 +51,15 @@ impl Deliverer {
         store: Arc<dyn Store>,
         providers: Providers,
         settings: Arc<Settings>,
-        callbacks_wake: Arc<Notify>,
+        wakeups: Wakeups,
         clock: Clock,
     ) -> Self {
         Self {
             store,
             providers,
             settings,
-            callbacks_wake,
+            callbacks_wake: wakeups.callbacks,
+            jobs_wake: wakeups.jobs,
             clock,
         }
     }
@@ -72,18 +77,27 @@ impl Deliverer {
     /// Runs one step for `job`. Errors are storage failures: the job keeps its lease until it
     /// expires and is then tried again.
     #[tracing::instrument(skip_all, fields(message = %job.message_uuid))]
-    pub async fn deliver(&self, job: &ClaimedJob, mode: Mode) -> anyhow::Result<()> {
+    ///
+    /// Returns the wait a full rate-limit window asks for, when that is why the message failed.
+    pub async fn deliver(
+        &self,
+        job: &ClaimedJob,
+        mode: Mode,
+    ) -> anyhow::Result<Option<std::time::Duration>> {
         let now = self.clock.now();
         let Some(message) = self.store.message(job.message_uuid).await? else {
             self.finish(job, MessageUpdate::default(), None, JobNext::Done)
                 .await?;
-            return Ok(());
+            return Ok(None);
         };
-        if message.status != MessageStatus::Accepted {
+        if !matches!(
+            message.status,
+            MessageStatus::Accepted | MessageStatus::WaitingForOptin
+        ) {
             // Already decided (e.g. by an inline send): nothing left to do.
             self.finish(job, MessageUpdate::default(), None, JobNext::Done)
                 .await?;
-            return Ok(());
+            return Ok(None);
         }
         let age = now
             - message.created_at
@@ -93,12 +107,16 @@ impl Deliverer {
                 &message,
                 "not handed to the provider within delivery.max_age_seconds",
             );
-            return self.fail(job, &message, error, None, mode).await;
+            self.fail(job, &message, error, None, mode).await?;
+            return Ok(None);
         }
 
         let facts = match self.facts(&message).await? {
             Ok(facts) => facts,
-            Err(error) => return self.fail(job, &message, error, None, mode).await,
+            Err(error) => {
+                self.fail(job, &message, error, None, mode).await?;
+                return Ok(None);
+            }
         };
         match decide(&facts.delivery) {
             Decision::Send => {}
@@ -107,16 +125,46 @@ impl Deliverer {
                     code: code.into(),
                     description,
                 };
-                return self.fail(job, &message, error, None, mode).await;
+                self.fail(job, &message, error, None, mode).await?;
+                return Ok(None);
             }
             Decision::WaitForOptin => {
-                // STUB: holding a message until its number opts in is not built yet; until it
-                // is, such a message is refused as the rules without the queue would.
+                self.wait_for_optin(job, &message, &facts.department)
+                    .await?;
+                return Ok(None);
+            }
+        }
+        if message.purpose == Purpose::Customer {
+            let limits = facts.department.settings.rate_limits;
+            let hour = std::time::Duration::from_secs(3600);
+            let windows: Vec<(std::time::Duration, u32)> = if message.is_manual {
+                vec![(hour, limits.manual_per_hour)]
+            } else {
+                vec![
+                    (hour, limits.automated_per_hour),
+                    (hour * 24, limits.automated_per_day),
+                ]
+            };
+            let reservation = SendReservation {
+                message: message.uuid,
+                department: message.department_uuid,
+                recipient: &message.recipient,
+                manual: message.is_manual,
+                windows: &windows,
+                now,
+            };
+            if let Reservation::Refused { retry_after } =
+                self.store.reserve_send(&reservation).await?
+            {
                 let error = MessageError {
-                    code: codes::OPTED_OUT_COMMUNICATION_VALUE.into(),
-                    description: "the number has not opted in to texts (queueIfOptedOut is not available yet)".into(),
+                    code: codes::RATE_LIMIT_REACHED.into(),
+                    description: format!(
+                        "sending limit for this recipient reached; room again in {} s",
+                        retry_after.as_secs().max(1)
+                    ),
                 };
-                return self.fail(job, &message, error, None, mode).await;
+                self.fail(job, &message, error, None, mode).await?;
+                return Ok(Some(retry_after));
             }
         }
 
@@ -124,7 +172,7 @@ impl Deliverer {
         if job.lease.expires_at - self.clock.now() < deadline {
             // Not enough lease left to be sure no other worker takes the job mid-send.
             tracing::warn!("lease too short to send safely; leaving the job to expire");
-            return Ok(());
+            return Ok(None);
         }
         let outgoing = facts.outgoing;
         let provider = self.providers.for_protocol(message.protocol);
@@ -162,7 +210,7 @@ impl Deliverer {
                 if let (true, Some(receipt)) = (recorded, receipt) {
                     self.apply_receipt(&message, receipt).await?;
                 }
-                Ok(())
+                Ok(None)
             }
             SendOutcome::Transient { detail } => {
                 let next = (mode == Mode::Queued)
@@ -191,11 +239,12 @@ impl Deliverer {
                             JobNext::Retry { due_at },
                         )
                         .await?;
-                        Ok(())
+                        Ok(None)
                     }
                     None => {
                         let error = give_up_error(&message, &detail);
-                        self.fail(job, &message, error, Some(attempt), mode).await
+                        self.fail(job, &message, error, Some(attempt), mode).await?;
+                        Ok(None)
                     }
                 }
             }
@@ -217,9 +266,63 @@ impl Deliverer {
                     code: code.into(),
                     description: detail,
                 };
-                self.fail(job, &message, error, Some(attempt), mode).await
+                self.fail(job, &message, error, Some(attempt), mode).await?;
+                Ok(None)
             }
         }
+    }
+
+    /// `queueIfOptedOut` on a `NOT_SET` number (SPEC 5.2): the message waits, parked until the
+    /// department's timeout, and the number gets an opt-in request (at most one a day). An
+    /// opt-in releases the job early; at the timeout the message expires.
+    async fn wait_for_optin(
+        &self,
+        job: &ClaimedJob,
+        message: &Message,
+        department: &Department,
+    ) -> anyhow::Result<()> {
+        let timeout =
+            time::Duration::seconds(department.settings.optin_queue_timeout_seconds as i64);
+        let expires_at = message.created_at + timeout;
+        let now = self.clock.now();
+        if now >= expires_at {
+            let error = MessageError {
+                code: codes::QUEUED_MESSAGE_EXPIRED.into(),
+                description: "the number did not opt in before the department's timeout".into(),
+            };
+            let mut update = MessageUpdate {
+                status: Some(MessageStatus::Expired),
+                error: Some(error.clone()),
+                ..MessageUpdate::default()
+            };
+            if self.settings.callbacks.notify_on_expiry {
+                update
+                    .callbacks
+                    .extend(callback(message, MessageStatus::Expired, Some(error)));
+            }
+            tracing::info!("message expired waiting for opt-in");
+            self.finish(job, update, None, JobNext::Done).await?;
+            return Ok(());
+        }
+        if message.status != MessageStatus::WaitingForOptin {
+            let phone = PhoneNumber::parse(&message.recipient).context("stored recipient")?;
+            own_messages::request_optin(
+                &self.store,
+                &self.jobs_wake,
+                department,
+                message.customer_uuid,
+                &phone,
+                now,
+            )
+            .await?;
+        }
+        let update = MessageUpdate {
+            status: Some(MessageStatus::WaitingForOptin),
+            ..MessageUpdate::default()
+        };
+        self.finish(job, update, None, JobNext::Park { until: expires_at })
+            .await?;
+        Ok(())
     }
 
     /// Ends the message `FAILED` with `error`, calling back queued messages.
@@ -421,7 +524,11 @@ impl Deliverer {
             body,
             media_urls,
         };
-        Ok(Ok(Facts { delivery, outgoing }))
+        Ok(Ok(Facts {
+            delivery,
+            outgoing,
+            department,
+        }))
     }
 
     /// The dealer's blacklist, then the operator's global one (config).
@@ -445,6 +552,7 @@ impl Deliverer {
 struct Facts {
     delivery: DeliveryFacts,
     outgoing: Outgoing,
+    department: Department,
 }
 
 /// The callback for `message` moving to `status`, if the client asked for callbacks.

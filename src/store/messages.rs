@@ -114,7 +114,35 @@ pub struct AttemptRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobNext {
     Done,
-    Retry { due_at: OffsetDateTime },
+    /// Try again at `due_at`, one attempt more.
+    Retry {
+        due_at: OffsetDateTime,
+    },
+    /// Set aside until `until` (a message waiting for opt-in), or until an opt-in wakes it.
+    Park {
+        until: OffsetDateTime,
+    },
+}
+
+/// A message about to be handed to a provider, asking for room in its rate-limit windows.
+#[derive(Debug, Clone, Copy)]
+pub struct SendReservation<'a> {
+    pub message: Uuid,
+    pub department: Uuid,
+    pub recipient: &'a str,
+    pub manual: bool,
+    /// `(window, limit)` pairs: at most `limit` sends in any `window`.
+    pub windows: &'a [(Duration, u32)],
+    pub now: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    Granted,
+    /// A window is full; room opens after `retry_after`.
+    Refused {
+        retry_after: Duration,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,6 +283,10 @@ pub trait MessageStore: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
     async fn callbacks(&self, message: Uuid) -> StoreResult<Vec<CallbackRecord>>;
+
+    /// Counts the message in its department's windows for its recipient, atomically with the
+    /// check, unless a window is full. A message already counted is granted again (retries).
+    async fn reserve_send(&self, reservation: &SendReservation<'_>) -> StoreResult<Reservation>;
 
     /// Keeps what the outbox provider sent; a second entry for the same message is ignored.
     async fn record_outbox(&self, entry: &OutboxEntry) -> StoreResult<()>;

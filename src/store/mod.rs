@@ -193,13 +193,22 @@ pub trait CustomerStore: Send + Sync + 'static {
 pub trait ComplianceStore: Send + Sync + 'static {
     async fn opt_status(&self, dealer: Uuid, phone: &PhoneNumber) -> StoreResult<OptStatus>;
     /// Applies the changes in order, in one transaction, recording each in the history;
-    /// returns the resulting status of each number.
+    /// returns the resulting status of each number. A number that becomes `OPTED_IN` releases
+    /// the messages waiting for it: their jobs become due now, in the order accepted.
     async fn apply_opt_changes(
         &self,
         dealer: Uuid,
         changes: &[OptChange<'_>],
         now: OffsetDateTime,
     ) -> StoreResult<Vec<OptStatus>>;
+    /// Records that an opt-in request is being texted to `phone`, unless one was in the last
+    /// 24 hours or the number is no longer `NOT_SET`; returns whether this caller may send it.
+    async fn claim_optin_request(
+        &self,
+        dealer: Uuid,
+        phone: &PhoneNumber,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
     async fn opt_history(
         &self,
         dealer: Uuid,

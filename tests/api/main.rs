@@ -8,6 +8,7 @@ mod send_support;
 mod admin;
 mod authentication;
 mod bad_input;
+mod compliance;
 mod customers;
 mod demo;
 mod foundation_smoke;

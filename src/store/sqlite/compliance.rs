@@ -33,6 +33,31 @@ impl ComplianceStore for SqliteStore {
         Ok(statuses)
     }
 
+    async fn claim_optin_request(
+        &self,
+        dealer: Uuid,
+        phone: &PhoneNumber,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
+        let status = read_status(&mut tx, dealer, phone).await?;
+        if !status.can_send_optin_request(now) {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO opt_states (dealer_uuid, phone_number, state, changed_at, optin_requested_at)
+             VALUES ($1, $2, 'NOT_SET', NULL, $3)
+             ON CONFLICT (dealer_uuid, phone_number) DO UPDATE SET optin_requested_at = excluded.optin_requested_at",
+        )
+        .bind(dealer.to_string())
+        .bind(phone.as_str())
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn opt_history(
         &self,
         dealer: Uuid,
@@ -219,6 +244,20 @@ pub(super) async fn apply_change(
     .bind(status.optin_requested_at.map(ms))
     .execute(&mut *tx)
     .await?;
+    if next == OptState::OptedIn {
+        // Release the messages waiting for this opt-in, in the order they were accepted
+        // (message UUIDs are time-ordered, and claims take equal due times in UUID order).
+        sqlx::query(
+            "UPDATE delivery_jobs SET due_at = $3
+             WHERE message_uuid IN (SELECT uuid FROM messages
+                                    WHERE dealer_uuid = $1 AND recipient = $2 AND status = 'WAITING_FOR_OPTIN')",
+        )
+        .bind(dealer.to_string())
+        .bind(change.phone.as_str())
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
+    }
     sqlx::query(
         "INSERT INTO opt_events (dealer_uuid, phone_number, event, source, state, at)
          VALUES ($1, $2, $3, $4, $5, $6)",

@@ -14,7 +14,8 @@ use crate::domain::message::{Direction, Message, MessageError, MessageStatus, Pr
 use crate::store::{
     AcceptOutcome, AttemptRecord, CallbackRecord, CallbackResult, ClaimedCallback, ClaimedJob,
     IdempotencyClaim, IdempotencyRecord, JobNext, Lease, MessageStore, MessageUpdate, NewCallback,
-    NewJob, OutboxEntry, StoreError, StoreResult, StoredResponse, ThreadCursor, ThreadOwner,
+    NewJob, OutboxEntry, Reservation, SendReservation, StoreError, StoreResult, StoredResponse,
+    ThreadCursor, ThreadOwner,
 };
 
 /// How long an idempotency key holds (SPEC 4.1).
@@ -299,7 +300,7 @@ impl MessageStore for SqliteStore {
              WHERE message_uuid IN (
                  SELECT message_uuid FROM delivery_jobs
                  WHERE due_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at <= $3)
-                 ORDER BY due_at LIMIT $4)
+                 ORDER BY due_at, message_uuid LIMIT $4)
              RETURNING message_uuid, attempts",
         )
         .bind(lease.id.to_string())
@@ -379,6 +380,16 @@ impl MessageStore for SqliteStore {
                     .bind(&uuid)
                     .execute(&mut *tx)
                     .await?;
+            }
+            JobNext::Park { until } => {
+                sqlx::query(
+                    "UPDATE delivery_jobs SET due_at = $2, lease_id = NULL, lease_expires_at = NULL
+                     WHERE message_uuid = $1",
+                )
+                .bind(&uuid)
+                .bind(ms(until))
+                .execute(&mut *tx)
+                .await?;
             }
             JobNext::Retry { due_at } => {
                 sqlx::query(
@@ -558,6 +569,56 @@ impl MessageStore for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn reserve_send(&self, r: &SendReservation<'_>) -> StoreResult<Reservation> {
+        let mut tx = self.write_tx().await?;
+        let counted = sqlx::query("SELECT 1 FROM rate_limit_sends WHERE message_uuid = $1")
+            .bind(r.message.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if counted.is_some() {
+            return Ok(Reservation::Granted);
+        }
+        let now = ms(r.now);
+        for (window, limit) in r.windows {
+            let since = now - window.as_millis() as i64;
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM (
+                     SELECT at FROM rate_limit_sends
+                     WHERE department_uuid = $1 AND recipient = $2 AND is_manual = $3 AND at > $4
+                     ORDER BY at DESC LIMIT $5)",
+            )
+            .bind(r.department.to_string())
+            .bind(r.recipient)
+            .bind(r.manual)
+            .bind(since)
+            .bind(i64::from(*limit))
+            .fetch_one(&mut *tx)
+            .await?;
+            let n: i64 = row.get("n");
+            if n >= i64::from(*limit) {
+                // The window frees up when the oldest of the last `limit` sends leaves it.
+                let oldest: i64 = row.get::<Option<i64>, _>("oldest").unwrap_or(now);
+                let wait = (oldest + window.as_millis() as i64 - now).max(1000);
+                return Ok(Reservation::Refused {
+                    retry_after: Duration::from_millis(wait as u64),
+                });
+            }
+        }
+        sqlx::query(
+            "INSERT INTO rate_limit_sends (message_uuid, department_uuid, recipient, is_manual, at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(r.message.to_string())
+        .bind(r.department.to_string())
+        .bind(r.recipient)
+        .bind(r.manual)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Reservation::Granted)
     }
 
     async fn record_outbox(&self, e: &OutboxEntry) -> StoreResult<()> {

@@ -1,0 +1,93 @@
+//! Messages Herald sends on its own: keyword replies and opt-in requests. They go through the
+//! same durable queue as any other message, without callbacks.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::domain::PhoneNumber;
+use crate::domain::directory::Department;
+use crate::domain::message::{Direction, Message, MessageStatus, Protocol, Purpose, SendOptions};
+use crate::store::{NewJob, Store};
+
+/// A TEXT of Herald's own to or from `number` in the department's thread with `customer`.
+pub fn own_text(
+    department: &Department,
+    customer: Option<Uuid>,
+    number: &PhoneNumber,
+    body: String,
+    now: OffsetDateTime,
+) -> Message {
+    Message {
+        uuid: Uuid::now_v7(),
+        dealer_uuid: department.dealer_uuid,
+        department_uuid: department.uuid,
+        customer_uuid: customer,
+        user_uuid: None,
+        credential: None,
+        direction: Direction::Outgoing,
+        protocol: Protocol::Text,
+        purpose: Purpose::Customer,
+        is_manual: false,
+        body,
+        subject: None,
+        recipient: number.to_string(),
+        cc: Vec::new(),
+        bcc: Vec::new(),
+        options: SendOptions::default(),
+        override_optout: false,
+        callback_url: None,
+        callback_metadata: Default::default(),
+        request_uuid: Uuid::new_v4(),
+        status: MessageStatus::Accepted,
+        error: None,
+        warnings: Vec::new(),
+        provider_message_id: None,
+        composed_body: None,
+        sender: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Texts the department's opt-in request to `phone` unless one went out in the last 24 hours
+/// or the number has decided already; returns the request's message UUID when one is queued.
+pub async fn request_optin(
+    store: &Arc<dyn Store>,
+    wake: &Notify,
+    department: &Department,
+    customer: Option<Uuid>,
+    phone: &PhoneNumber,
+    now: OffsetDateTime,
+) -> anyhow::Result<Option<Uuid>> {
+    if !store
+        .claim_optin_request(department.dealer_uuid, phone, now)
+        .await?
+    {
+        return Ok(None);
+    }
+    let mut request = own_text(
+        department,
+        customer,
+        phone,
+        department.settings.optin_request_text.clone(),
+        now,
+    );
+    request.purpose = Purpose::OptinRequest;
+    request.options.add_tcpa_footer = false;
+    store
+        .accept_message(
+            &request,
+            Some(NewJob {
+                due_at: now,
+                lease: None,
+            }),
+            None,
+            None,
+        )
+        .await?;
+    wake.notify_one();
+    Ok(Some(request.uuid))
+}
