@@ -10,6 +10,7 @@ mod authentication;
 mod bad_input;
 mod customers;
 mod demo;
+mod docs;
 mod foundation_smoke;
 mod locks_and_associates;
 mod nodes;
