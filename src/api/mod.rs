@@ -8,6 +8,7 @@ mod context;
 mod customer_body;
 mod customers;
 mod dev;
+mod docs;
 pub mod error;
 mod extract;
 mod health;
@@ -37,6 +38,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(public::metrics))
+        .route("/openapi.json", get(docs::openapi))
+        .route("/docs", get(docs::page))
         .route("/vcard/{file}", get(public::department_vcard))
         .route(
             "/communications/department/{department}/user/{user}/customer/{customer}/message",

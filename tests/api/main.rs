@@ -11,6 +11,7 @@ mod bad_input;
 mod compliance;
 mod customers;
 mod demo;
+mod docs;
 mod foundation_smoke;
 mod locks_and_associates;
 mod nodes;
