@@ -1,5 +1,8 @@
 //! The conformance tests themselves: each takes any [`Store`].
 
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
 use herald::domain::credential::{Grant, IssuedCredential, Level, Scope};
 use herald::domain::customer::{
     ContactOrigin, Customer, CustomerEmail, CustomerPhone, EmailLabel, PhoneLabel,
@@ -12,6 +15,24 @@ use herald::store::{
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
+
+/// What a test takes: `&dyn Store`, or `&Arc<dyn Store>` when it shares the store with tasks
+/// of its own.
+pub trait StoreArg<'a> {
+    fn from_store(store: &'a Arc<dyn Store>) -> Self;
+}
+
+impl<'a> StoreArg<'a> for &'a dyn Store {
+    fn from_store(store: &'a Arc<dyn Store>) -> Self {
+        store.as_ref()
+    }
+}
+
+impl<'a> StoreArg<'a> for &'a Arc<dyn Store> {
+    fn from_store(store: &'a Arc<dyn Store>) -> Self {
+        store
+    }
+}
 
 fn phone(s: &str) -> PhoneNumber {
     PhoneNumber::parse(s).unwrap()
@@ -570,7 +591,6 @@ fn new_callback(n: u32) -> herald::store::NewCallback {
 
 pub async fn jobs_are_leased_to_one_claimer_and_retaken_after_expiry(store: &dyn Store) {
     use herald::store::{AcceptOutcome, JobNext, MessageUpdate, NewJob};
-    use std::time::Duration as StdDuration;
     let dealer = dealer(store).await;
     let department = department(store, &dealer).await;
     let t0 = now();
@@ -637,7 +657,6 @@ pub async fn jobs_are_leased_to_one_claimer_and_retaken_after_expiry(store: &dyn
 
 pub async fn a_retried_job_waits_for_its_due_time(store: &dyn Store) {
     use herald::store::{JobNext, MessageUpdate, NewJob};
-    use std::time::Duration as StdDuration;
     let dealer = dealer(store).await;
     let department = department(store, &dealer).await;
     let t0 = now();
@@ -689,7 +708,6 @@ pub async fn a_retried_job_waits_for_its_due_time(store: &dyn Store) {
 
 pub async fn callbacks_of_one_message_are_claimed_in_order(store: &dyn Store) {
     use herald::store::{CallbackResult, JobNext, MessageUpdate, NewJob};
-    use std::time::Duration as StdDuration;
     let dealer = dealer(store).await;
     let department = department(store, &dealer).await;
     let t0 = now();
