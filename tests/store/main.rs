@@ -30,8 +30,8 @@ pub async fn postgres_store() -> Option<(Arc<dyn Store>, postgres_support::DropG
     Some((Arc::new(store), guard))
 }
 
-/// Instantiates the tests listed for one backend. Multi-threaded, so tasks a test spawns
-/// run in parallel.
+/// Instantiates the tests listed for one backend. Multi-threaded, so the concurrency tests
+/// race for real.
 macro_rules! conformance {
     ($backend:ident, $make:expr, [$($test:ident),* $(,)?]) => {
         mod $backend {
@@ -73,6 +73,12 @@ macro_rules! every_test {
                 callbacks_of_one_message_are_claimed_in_order,
                 receipts_never_move_a_final_status_back,
                 an_idempotency_key_is_claimed_once,
+                concurrent_claimers_never_share_a_job,
+                racing_requests_with_one_idempotency_key_accept_once,
+                racing_users_never_both_hold_a_lock,
+                concurrent_claimers_never_hold_two_callbacks_of_one_message,
+                an_opt_out_racing_an_import_always_wins,
+                an_expired_idempotency_key_is_free,
             ]
         );
     };
