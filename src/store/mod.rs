@@ -18,6 +18,7 @@ use crate::domain::optout::{OptEvent, OptSource, OptStatus};
 use crate::domain::{EmailAddress, PhoneNumber};
 
 pub mod messages;
+pub mod postgres;
 pub mod sqlite;
 
 pub use messages::*;
@@ -247,9 +248,7 @@ pub trait ComplianceStore: Send + Sync + 'static {
 pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
     match url.backend()? {
         Backend::Sqlite => Ok(Arc::new(sqlite::SqliteStore::connect(url.expose()).await?)),
-        Backend::Postgres => {
-            anyhow::bail!("PostgreSQL support is not built yet; use a sqlite:// database_url")
-        }
+        Backend::Postgres => Ok(Arc::new(postgres::PgStore::connect(url.expose()).await?)),
     }
 }
 

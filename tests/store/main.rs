@@ -1,57 +1,88 @@
 //! One conformance suite for every store backend: the same tests, the same expectations.
 //! Each backend gets a fresh database per test.
 
+#[path = "../support/postgres.rs"]
+mod postgres_support;
 mod suite;
+mod wakeups;
 
 use std::sync::Arc;
 
+use herald::store::postgres::PgStore;
 use herald::store::sqlite::SqliteStore;
 use herald::store::{Lifecycle, Store};
 
 /// A fresh, migrated SQLite store in its own temporary directory.
-pub async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
+pub async fn sqlite_store() -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("conformance.db").display());
     let store = SqliteStore::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
-    (Arc::new(store), dir)
+    Some((Arc::new(store), dir))
 }
 
-/// Instantiates every test of [`suite`] for one backend.
+/// A fresh, migrated PostgreSQL store in its own database; `None` when the tests skip
+/// PostgreSQL (see [`postgres_support`]).
+pub async fn postgres_store() -> Option<(Arc<dyn Store>, postgres_support::DropGuard)> {
+    let (url, guard) = postgres_support::fresh_database_url().await?;
+    let store = PgStore::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    Some((Arc::new(store), guard))
+}
+
+/// Instantiates the tests listed for one backend. Multi-threaded, so the concurrency tests
+/// race for real.
 macro_rules! conformance {
     ($backend:ident, $make:expr, [$($test:ident),* $(,)?]) => {
         mod $backend {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
-                    let (store, _guard) = $make.await;
-                    crate::suite::$test(store.as_ref()).await;
+                    let Some((store, guard)) = $make.await else { return };
+                    crate::suite::$test(crate::suite::StoreArg::from_store(&store)).await;
+                    // The store's connections go before its database does.
+                    drop(store);
+                    drop(guard);
                 }
             )*
         }
     };
 }
 
-conformance!(
-    sqlite,
-    crate::sqlite_store(),
-    [
-        department_comes_with_its_default_user,
-        credentials_upsert_and_revoke,
-        api_numbers_start_not_set_and_imported_ones_opted_in,
-        import_never_undoes_an_opt_out,
-        opt_events_are_recorded_in_order,
-        opt_state_is_per_dealer,
-        customer_update_replaces_contacts,
-        customer_uuid_of_another_dealer_is_refused,
-        search_matches_names_keys_phones_and_emails,
-        locks_conflict_extend_and_expire,
-        blacklist_matches_address_and_domain,
-        ok_to_email_is_set_per_dealer,
-        jobs_are_leased_to_one_claimer_and_retaken_after_expiry,
-        a_retried_job_waits_for_its_due_time,
-        callbacks_of_one_message_are_claimed_in_order,
-        receipts_never_move_a_final_status_back,
-        an_idempotency_key_is_claimed_once,
-    ]
-);
+/// Every test of [`suite`], for one backend.
+macro_rules! every_test {
+    ($backend:ident, $make:expr) => {
+        conformance!(
+            $backend,
+            $make,
+            [
+                department_comes_with_its_default_user,
+                credentials_upsert_and_revoke,
+                api_numbers_start_not_set_and_imported_ones_opted_in,
+                import_never_undoes_an_opt_out,
+                opt_events_are_recorded_in_order,
+                opt_state_is_per_dealer,
+                customer_update_replaces_contacts,
+                customer_uuid_of_another_dealer_is_refused,
+                search_matches_names_keys_phones_and_emails,
+                locks_conflict_extend_and_expire,
+                blacklist_matches_address_and_domain,
+                ok_to_email_is_set_per_dealer,
+                jobs_are_leased_to_one_claimer_and_retaken_after_expiry,
+                a_retried_job_waits_for_its_due_time,
+                callbacks_of_one_message_are_claimed_in_order,
+                receipts_never_move_a_final_status_back,
+                an_idempotency_key_is_claimed_once,
+                concurrent_claimers_never_share_a_job,
+                racing_requests_with_one_idempotency_key_accept_once,
+                racing_users_never_both_hold_a_lock,
+                concurrent_claimers_never_hold_two_callbacks_of_one_message,
+                an_opt_out_racing_an_import_always_wins,
+                an_expired_idempotency_key_is_free,
+            ]
+        );
+    };
+}
+
+every_test!(sqlite, crate::sqlite_store());
+every_test!(postgres, crate::postgres_store());

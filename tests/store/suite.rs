@@ -1,5 +1,9 @@
 //! The conformance tests themselves: each takes any [`Store`].
 
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
 use herald::domain::credential::{Grant, IssuedCredential, Level, Scope};
 use herald::domain::customer::{
     ContactOrigin, Customer, CustomerEmail, CustomerPhone, EmailLabel, PhoneLabel,
@@ -12,6 +16,24 @@ use herald::store::{
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
+
+/// What a test takes: `&dyn Store`, or `&Arc<dyn Store>` when it shares the store with tasks
+/// of its own.
+pub trait StoreArg<'a> {
+    fn from_store(store: &'a Arc<dyn Store>) -> Self;
+}
+
+impl<'a> StoreArg<'a> for &'a dyn Store {
+    fn from_store(store: &'a Arc<dyn Store>) -> Self {
+        store.as_ref()
+    }
+}
+
+impl<'a> StoreArg<'a> for &'a Arc<dyn Store> {
+    fn from_store(store: &'a Arc<dyn Store>) -> Self {
+        store
+    }
+}
 
 fn phone(s: &str) -> PhoneNumber {
     PhoneNumber::parse(s).unwrap()
@@ -570,7 +592,6 @@ fn new_callback(n: u32) -> herald::store::NewCallback {
 
 pub async fn jobs_are_leased_to_one_claimer_and_retaken_after_expiry(store: &dyn Store) {
     use herald::store::{AcceptOutcome, JobNext, MessageUpdate, NewJob};
-    use std::time::Duration as StdDuration;
     let dealer = dealer(store).await;
     let department = department(store, &dealer).await;
     let t0 = now();
@@ -637,7 +658,6 @@ pub async fn jobs_are_leased_to_one_claimer_and_retaken_after_expiry(store: &dyn
 
 pub async fn a_retried_job_waits_for_its_due_time(store: &dyn Store) {
     use herald::store::{JobNext, MessageUpdate, NewJob};
-    use std::time::Duration as StdDuration;
     let dealer = dealer(store).await;
     let department = department(store, &dealer).await;
     let t0 = now();
@@ -689,7 +709,6 @@ pub async fn a_retried_job_waits_for_its_due_time(store: &dyn Store) {
 
 pub async fn callbacks_of_one_message_are_claimed_in_order(store: &dyn Store) {
     use herald::store::{CallbackResult, JobNext, MessageUpdate, NewJob};
-    use std::time::Duration as StdDuration;
     let dealer = dealer(store).await;
     let department = department(store, &dealer).await;
     let t0 = now();
@@ -842,4 +861,332 @@ pub async fn an_idempotency_key_is_claimed_once(store: &dyn Store) {
         store.message(second.uuid).await.unwrap().is_none(),
         "nothing written for a replay"
     );
+}
+
+// Across nodes: several claimers and requests at once, each on its own task (and, on
+// PostgreSQL, its own connection). The database must decide every race.
+
+/// Messages with a due job each, accepted at `t0`.
+async fn queue_messages(
+    store: &dyn Store,
+    dealer: &Dealer,
+    department: &Department,
+    t0: OffsetDateTime,
+    count: usize,
+) -> Vec<Uuid> {
+    use herald::store::NewJob;
+    let mut uuids = Vec::with_capacity(count);
+    for _ in 0..count {
+        let m = message(dealer, department, t0);
+        let job = NewJob {
+            due_at: t0,
+            lease: None,
+        };
+        store
+            .accept_message(&m, Some(job), None, None)
+            .await
+            .unwrap();
+        uuids.push(m.uuid);
+    }
+    uuids
+}
+
+pub async fn concurrent_claimers_never_share_a_job(store: &Arc<dyn Store>) {
+    let dealer = dealer(store.as_ref()).await;
+    let department = department(store.as_ref(), &dealer).await;
+    let t0 = now();
+    let queued = queue_messages(store.as_ref(), &dealer, &department, t0, 50).await;
+
+    let claimers: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store
+                        .claim_jobs(t0, StdDuration::from_secs(60), 5)
+                        .await
+                        .unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    assert!(batch.len() <= 5, "a batch never exceeds its limit");
+                    mine.extend(batch.into_iter().map(|j| j.message_uuid));
+                }
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for claimer in claimers {
+        claimed.extend(claimer.await.unwrap());
+    }
+
+    assert_eq!(claimed.len(), 50, "every job claimed exactly once");
+    let claimed: HashSet<Uuid> = claimed.into_iter().collect();
+    assert_eq!(claimed, queued.into_iter().collect::<HashSet<_>>());
+}
+
+pub async fn racing_requests_with_one_idempotency_key_accept_once(store: &Arc<dyn Store>) {
+    use herald::store::{AcceptOutcome, IdempotencyClaim};
+    let dealer = dealer(store.as_ref()).await;
+    let department = department(store.as_ref(), &dealer).await;
+    for round in 0..10 {
+        let claim = IdempotencyClaim {
+            credential: "integrator".into(),
+            key: format!("race-{round}"),
+            request_hash: "h".into(),
+            response: None,
+        };
+        let requests: Vec<_> = (0..2)
+            .map(|_| {
+                let (store, claim) = (store.clone(), claim.clone());
+                let m = message(&dealer, &department, now());
+                tokio::spawn(async move {
+                    let outcome = store
+                        .accept_message(&m, None, Some(&claim), None)
+                        .await
+                        .unwrap();
+                    (m.uuid, outcome)
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for request in requests {
+            outcomes.push(request.await.unwrap());
+        }
+
+        let winners: Vec<Uuid> = outcomes
+            .iter()
+            .filter(|(_, o)| *o == AcceptOutcome::Accepted)
+            .map(|(uuid, _)| *uuid)
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: {outcomes:?}");
+        for (uuid, outcome) in &outcomes {
+            if let AcceptOutcome::Existing(record) = outcome {
+                assert_eq!(record.message_uuid, winners[0]);
+                assert!(store.message(*uuid).await.unwrap().is_none());
+            }
+        }
+    }
+}
+
+pub async fn racing_users_never_both_hold_a_lock(store: &Arc<dyn Store>) {
+    let t0 = now();
+    for round in 0..20 {
+        let customer = Uuid::new_v4();
+        let users = [Uuid::new_v4(), Uuid::new_v4()];
+        let attempts: Vec<_> = users
+            .iter()
+            .map(|&user| {
+                let store = store.clone();
+                let lock = CustomerLock {
+                    customer_uuid: customer,
+                    user_uuid: user,
+                    expires_at: t0 + Duration::minutes(5),
+                };
+                tokio::spawn(async move { store.lock_customer(&lock, t0).await.unwrap() })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for attempt in attempts {
+            outcomes.push(attempt.await.unwrap());
+        }
+
+        let holders: Vec<Uuid> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                LockOutcome::Held(l) => Some(l.user_uuid),
+                LockOutcome::HeldByOther(_) => None,
+            })
+            .collect();
+        assert_eq!(holders.len(), 1, "round {round}: {outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| matches!(o, LockOutcome::HeldByOther(l) if l.user_uuid == holders[0])),
+            "the loser is told who holds it: {outcomes:?}"
+        );
+        let lock = store.customer_lock(customer, t0).await.unwrap().unwrap();
+        assert_eq!(lock.user_uuid, holders[0]);
+    }
+}
+
+pub async fn concurrent_claimers_never_hold_two_callbacks_of_one_message(store: &Arc<dyn Store>) {
+    use herald::store::{CallbackResult, JobNext, MessageUpdate};
+    let dealer = dealer(store.as_ref()).await;
+    let department = department(store.as_ref(), &dealer).await;
+    let t0 = now();
+    let lease = StdDuration::from_secs(60);
+    const MESSAGES: usize = 10;
+    const PER_MESSAGE: u32 = 3;
+    queue_messages(store.as_ref(), &dealer, &department, t0, MESSAGES).await;
+    let jobs = store.claim_jobs(t0, lease, 100).await.unwrap();
+    assert_eq!(jobs.len(), MESSAGES);
+    for job in &jobs {
+        let update = MessageUpdate {
+            callbacks: (1..=PER_MESSAGE).map(new_callback).collect(),
+            ..Default::default()
+        };
+        assert!(
+            store
+                .finish_job(job, update, None, JobNext::Done, t0)
+                .await
+                .unwrap()
+        );
+    }
+
+    // Each claimer marks a message busy from claim to finish; finding it busy already means
+    // two callbacks of one message were out at once.
+    let busy = Arc::new(Mutex::new(HashSet::new()));
+    let delivered: Arc<Mutex<HashMap<Uuid, Vec<u64>>>> = Arc::default();
+    let total = MESSAGES * PER_MESSAGE as usize;
+    let claimers: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, busy, delivered) = (store.clone(), busy.clone(), delivered.clone());
+            tokio::spawn(async move {
+                loop {
+                    if delivered
+                        .lock()
+                        .unwrap()
+                        .values()
+                        .map(Vec::len)
+                        .sum::<usize>()
+                        == total
+                    {
+                        return;
+                    }
+                    let batch = store.claim_callbacks(t0, lease, 5).await.unwrap();
+                    for cb in &batch {
+                        assert!(
+                            busy.lock().unwrap().insert(cb.message_uuid),
+                            "two callbacks of message {} claimed at once",
+                            cb.message_uuid
+                        );
+                    }
+                    if batch.is_empty() {
+                        tokio::time::sleep(StdDuration::from_millis(2)).await;
+                    }
+                    for cb in batch {
+                        let payload: serde_json::Value = serde_json::from_str(&cb.payload).unwrap();
+                        delivered
+                            .lock()
+                            .unwrap()
+                            .entry(cb.message_uuid)
+                            .or_default()
+                            .push(payload["n"].as_u64().unwrap());
+                        // Free before finishing: once finished, the next one may be claimed.
+                        busy.lock().unwrap().remove(&cb.message_uuid);
+                        let result = CallbackResult::Delivered {
+                            detail: "HTTP 200".into(),
+                        };
+                        assert!(store.finish_callback(&cb, result, t0).await.unwrap());
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::timeout(StdDuration::from_secs(60), async {
+        for claimer in claimers {
+            claimer.await.unwrap();
+        }
+    })
+    .await
+    .expect("every callback delivered within a minute");
+
+    let delivered = delivered.lock().unwrap();
+    assert_eq!(delivered.len(), MESSAGES);
+    for order in delivered.values() {
+        assert_eq!(order, &[1, 2, 3], "callbacks of a message go out in order");
+    }
+}
+
+pub async fn an_opt_out_racing_an_import_always_wins(store: &Arc<dyn Store>) {
+    let dealer = dealer(store.as_ref()).await;
+    for round in 0..20 {
+        let number = phone(&format!("+1415555{:04}", 100 + round));
+        let racers: Vec<_> = [
+            (OptEvent::DmsImport, OptSource::DmsImport),
+            (OptEvent::StopMessageReceived, OptSource::Inbound),
+        ]
+        .into_iter()
+        .map(|(event, source)| {
+            let (store, number) = (store.clone(), number.clone());
+            tokio::spawn(async move {
+                let change = OptChange {
+                    phone: &number,
+                    event,
+                    source,
+                };
+                store
+                    .apply_opt_changes(dealer.uuid, &[change], now())
+                    .await
+                    .unwrap();
+            })
+        })
+        .collect();
+        for racer in racers {
+            racer.await.unwrap();
+        }
+
+        // Whichever came first, the import never undoes the STOP: either it came before it,
+        // or it saw the opt-out and changed nothing.
+        assert_eq!(
+            store.opt_status(dealer.uuid, &number).await.unwrap().state,
+            OptState::OptedOut,
+            "round {round}"
+        );
+        let history = store.opt_history(dealer.uuid, &number).await.unwrap();
+        let events: Vec<_> = history.iter().map(|h| h.event.as_str()).collect();
+        assert!(
+            events == ["STOP_MESSAGE_RECEIVED"]
+                || events == ["DMS_IMPORT", "STOP_MESSAGE_RECEIVED"],
+            "round {round}: {events:?}"
+        );
+    }
+}
+
+pub async fn an_expired_idempotency_key_is_free(store: &Arc<dyn Store>) {
+    use herald::store::{AcceptOutcome, IdempotencyClaim};
+    let dealer = dealer(store.as_ref()).await;
+    let department = department(store.as_ref(), &dealer).await;
+    let claim = IdempotencyClaim {
+        credential: "integrator".into(),
+        key: "k-old".into(),
+        request_hash: "h1".into(),
+        response: None,
+    };
+    let t0 = now();
+    let old = message(&dealer, &department, t0 - Duration::hours(25));
+    assert_eq!(
+        store
+            .accept_message(&old, None, Some(&claim), None)
+            .await
+            .unwrap(),
+        AcceptOutcome::Accepted
+    );
+    let fresh = message(&dealer, &department, t0);
+    let reused = IdempotencyClaim {
+        request_hash: "h2".into(),
+        ..claim.clone()
+    };
+    assert_eq!(
+        store
+            .accept_message(&fresh, None, Some(&reused), None)
+            .await
+            .unwrap(),
+        AcceptOutcome::Accepted,
+        "a key past its 24 hours is free again"
+    );
+    let again = message(&dealer, &department, t0);
+    match store
+        .accept_message(&again, None, Some(&reused), None)
+        .await
+        .unwrap()
+    {
+        AcceptOutcome::Existing(record) => {
+            assert_eq!(record.message_uuid, fresh.uuid);
+            assert_eq!(record.request_hash, "h2");
+        }
+        other => panic!("expected the renewed claim, got {other:?}"),
+    }
 }

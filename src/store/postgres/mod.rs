@@ -1,0 +1,101 @@
+//! The PostgreSQL store: any number of Herald processes share one database.
+//!
+//! Every write that must hold across nodes is decided by the database, never by a read
+//! followed by a write in the process: jobs and callbacks are leased with
+//! `FOR UPDATE SKIP LOCKED`, idempotency keys and customer locks are taken with
+//! `INSERT ... ON CONFLICT`, and rows whose next value depends on their current one (opt states,
+//! callback sequence numbers) are locked before they are read. Work queued by one process
+//! wakes the workers of the others through `NOTIFY` (see [`wakeups`]).
+
+mod compliance;
+mod credentials;
+mod customers;
+mod directory;
+mod messages;
+mod wakeups;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use super::{Lifecycle, StoreError, StoreResult, Wakeups};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Connections per process. Workers, dispatchers and requests share them; the wake-up
+/// listener has a connection of its own.
+const MAX_CONNECTIONS: u32 = 10;
+/// How long a request waits for a free connection before it fails.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Channels `NOTIFY` uses to wake other processes' workers.
+const JOBS_CHANNEL: &str = "herald_jobs";
+const CALLBACKS_CHANNEL: &str = "herald_callbacks";
+
+pub struct PgStore {
+    pool: PgPool,
+    options: PgConnectOptions,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)?.application_name("herald");
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await?;
+        Ok(Self { pool, options })
+    }
+}
+
+#[async_trait]
+impl Lifecycle for PgStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        // The migrator holds an advisory lock, so nodes starting together migrate one by one.
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn relay_wakeups(&self, wakeups: Wakeups, shutdown: CancellationToken) {
+        wakeups::relay(self.options.clone(), wakeups, shutdown).await;
+    }
+}
+
+/// A time as the store keeps it: to the millisecond, like the SQLite store. Page tokens carry
+/// milliseconds, and a value read back must equal the one written on either backend.
+fn at(t: OffsetDateTime) -> OffsetDateTime {
+    t - time::Duration::nanoseconds(i64::from(t.nanosecond() % 1_000_000))
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+/// Maps a uniqueness violation to a `Conflict` naming `what`.
+fn conflict_as(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(e),
+    }
+}
+
+/// A `jsonb` column read into its Rust type; a shape that does not fit is corrupt data.
+fn from_jsonb<T: serde::de::DeserializeOwned>(
+    row: &sqlx::postgres::PgRow,
+    column: &str,
+) -> StoreResult<T> {
+    use sqlx::Row;
+    let value: serde_json::Value = row.try_get(column)?;
+    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
