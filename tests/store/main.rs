@@ -79,6 +79,9 @@ macro_rules! every_test {
                 concurrent_claimers_never_hold_two_callbacks_of_one_message,
                 an_opt_out_racing_an_import_always_wins,
                 an_expired_idempotency_key_is_free,
+                racing_sends_never_overfill_a_rate_window,
+                an_optin_request_is_claimed_once_a_day_only_for_undecided_numbers,
+                an_optin_releases_the_messages_waiting_for_it_in_order,
             ]
         );
     };

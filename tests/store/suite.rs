@@ -1190,3 +1190,190 @@ pub async fn an_expired_idempotency_key_is_free(store: &Arc<dyn Store>) {
         other => panic!("expected the renewed claim, got {other:?}"),
     }
 }
+
+pub async fn racing_sends_never_overfill_a_rate_window(store: &Arc<dyn Store>) {
+    use herald::store::{Reservation, SendReservation};
+    use std::time::Duration as StdDuration;
+    let department = Uuid::new_v4();
+    let t0 = now();
+    let windows = [(StdDuration::from_secs(3600), 3u32)];
+    let racers: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let r = SendReservation {
+                    message: Uuid::now_v7(),
+                    department,
+                    recipient: "+14155550101",
+                    manual: true,
+                    windows: &windows,
+                    now: t0,
+                };
+                store.reserve_send(&r).await.unwrap()
+            })
+        })
+        .collect();
+    let mut granted = 0;
+    for racer in racers {
+        if racer.await.unwrap() == Reservation::Granted {
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, 3, "exactly the window's limit is granted");
+    // Automated sends count apart from manual ones, and the window slides.
+    let automated = SendReservation {
+        message: Uuid::now_v7(),
+        department,
+        recipient: "+14155550101",
+        manual: false,
+        windows: &windows,
+        now: t0,
+    };
+    assert_eq!(
+        store.reserve_send(&automated).await.unwrap(),
+        Reservation::Granted
+    );
+    let later = SendReservation {
+        message: Uuid::now_v7(),
+        manual: true,
+        now: t0 + Duration::seconds(3601),
+        ..automated
+    };
+    assert_eq!(
+        store.reserve_send(&later).await.unwrap(),
+        Reservation::Granted
+    );
+    let full = SendReservation {
+        message: Uuid::now_v7(),
+        manual: true,
+        now: t0 + Duration::seconds(60),
+        ..automated
+    };
+    match store.reserve_send(&full).await.unwrap() {
+        Reservation::Refused { retry_after } => {
+            assert!(
+                retry_after <= StdDuration::from_secs(3600 - 59)
+                    && retry_after >= StdDuration::from_secs(1)
+            );
+        }
+        granted => panic!("the window is full, got {granted:?}"),
+    }
+    // A message already counted is granted again (its retry).
+    let retry = SendReservation {
+        now: t0 + Duration::seconds(61),
+        ..later
+    };
+    assert_eq!(
+        store.reserve_send(&retry).await.unwrap(),
+        Reservation::Granted
+    );
+}
+
+pub async fn an_optin_request_is_claimed_once_a_day_only_for_undecided_numbers(
+    store: &Arc<dyn Store>,
+) {
+    let dealer = dealer(store.as_ref()).await;
+    let number = phone("+14155550102");
+    let t0 = now();
+    let racers: Vec<_> = (0..6)
+        .map(|_| {
+            let (store, number) = (store.clone(), number.clone());
+            tokio::spawn(async move {
+                store
+                    .claim_optin_request(dealer.uuid, &number, t0)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut claimed = 0;
+    for racer in racers {
+        claimed += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(claimed, 1);
+    assert!(
+        !store
+            .claim_optin_request(dealer.uuid, &number, t0 + Duration::hours(23))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_optin_request(dealer.uuid, &number, t0 + Duration::hours(25))
+            .await
+            .unwrap()
+    );
+    let out = phone("+14155550103");
+    let change = OptChange {
+        phone: &out,
+        event: OptEvent::StopMessageReceived,
+        source: OptSource::Inbound,
+    };
+    store
+        .apply_opt_changes(dealer.uuid, &[change], t0)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .claim_optin_request(dealer.uuid, &out, t0)
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn an_optin_releases_the_messages_waiting_for_it_in_order(store: &Arc<dyn Store>) {
+    use herald::domain::message::MessageStatus;
+    use herald::store::{JobNext, MessageUpdate};
+    use std::time::Duration as StdDuration;
+    let dealer = dealer(store.as_ref()).await;
+    let department = department(store.as_ref(), &dealer).await;
+    let t0 = now();
+    let queued = queue_messages(store.as_ref(), &dealer, &department, t0, 3).await;
+    let until = t0 + Duration::days(1);
+    let jobs = store
+        .claim_jobs(t0, StdDuration::from_secs(60), 10)
+        .await
+        .unwrap();
+    for job in &jobs {
+        let update = MessageUpdate {
+            status: Some(MessageStatus::WaitingForOptin),
+            ..Default::default()
+        };
+        assert!(
+            store
+                .finish_job(job, update, None, JobNext::Park { until }, t0)
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        store
+            .claim_jobs(t0, StdDuration::from_secs(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "parked"
+    );
+
+    let number = phone("+14155550199");
+    let yes = OptChange {
+        phone: &number,
+        event: OptEvent::OptinMessageReceived,
+        source: OptSource::Inbound,
+    };
+    let t1 = t0 + Duration::minutes(5);
+    store
+        .apply_opt_changes(dealer.uuid, &[yes], t1)
+        .await
+        .unwrap();
+    let released = store
+        .claim_jobs(t1, StdDuration::from_secs(60), 10)
+        .await
+        .unwrap();
+    let order: Vec<Uuid> = released.iter().map(|j| j.message_uuid).collect();
+    assert_eq!(order, queued, "released at once, in the order accepted");
+    assert!(
+        released.iter().all(|j| j.attempts == 0),
+        "parking is not an attempt"
+    );
+}

@@ -41,6 +41,45 @@ impl ComplianceStore for PgStore {
         Ok(statuses)
     }
 
+    async fn claim_optin_request(
+        &self,
+        dealer: Uuid,
+        phone: &PhoneNumber,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let now = at(now);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO opt_states (dealer_uuid, phone_number, state) VALUES ($1, $2, 'NOT_SET')
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(dealer)
+        .bind(phone.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(
+            "SELECT state, changed_at, optin_requested_at FROM opt_states
+             WHERE dealer_uuid = $1 AND phone_number = $2 FOR UPDATE",
+        )
+        .bind(dealer)
+        .bind(phone.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if !status_from_row(&row)?.can_send_optin_request(now) {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE opt_states SET optin_requested_at = $3 WHERE dealer_uuid = $1 AND phone_number = $2",
+        )
+        .bind(dealer)
+        .bind(phone.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn opt_history(
         &self,
         dealer: Uuid,
@@ -250,6 +289,26 @@ pub(super) async fn apply_change(
     .bind(status.time_of_change)
     .execute(&mut *tx)
     .await?;
+    if next == OptState::OptedIn {
+        // Release the messages waiting for this opt-in, in the order they were accepted
+        // (message UUIDs are time-ordered, and claims take equal due times in UUID order).
+        let released = sqlx::query(
+            "UPDATE delivery_jobs SET due_at = $3
+             WHERE message_uuid IN (SELECT uuid FROM messages
+                                    WHERE dealer_uuid = $1 AND recipient = $2 AND status = 'WAITING_FOR_OPTIN')",
+        )
+        .bind(dealer)
+        .bind(change.phone.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if released.rows_affected() > 0 {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(super::JOBS_CHANNEL)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
     sqlx::query(
         "INSERT INTO opt_events (dealer_uuid, phone_number, event, source, state, at)
          VALUES ($1, $2, $3, $4, $5, $6)",
