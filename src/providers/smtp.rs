@@ -103,7 +103,7 @@ impl SmtpConfig {
             Security::Implicit => 465,
         });
         let decode = |s: &str| -> anyhow::Result<String> {
-            Ok(percent_decode(s).context("email.smtp.url: credentials are not UTF-8")?)
+            percent_decode(s).context("email.smtp.url: credentials are not UTF-8")
         };
         let username = (!parsed.username().is_empty())
             .then(|| decode(parsed.username()))
