@@ -173,3 +173,20 @@ pub fn http_client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
         .build()
         .context("building the providers' HTTP client")
 }
+
+/// A transport error for logs and attempt records, without the URL (Twilio's carries the
+/// account SID) or any credential.
+pub(crate) fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection failed".into()
+    } else if e.is_decode() || e.is_body() {
+        "the answer could not be read".into()
+    } else {
+        match std::error::Error::source(e) {
+            Some(cause) => format!("request failed: {cause}"),
+            None => "request failed".into(),
+        }
+    }
+}

@@ -7,8 +7,7 @@ use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::twilio::describe;
-use super::{Effect, Outgoing, Provider, SendOutcome};
+use super::{Effect, Outgoing, Provider, SendOutcome, describe};
 use crate::domain::codes;
 
 /// Postmark's ErrorCode for a bad or missing server token.

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::pace::Pace;
-use super::{Effect, Outgoing, Provider, SendOutcome};
+use super::{Effect, Outgoing, Provider, SendOutcome, describe};
 use crate::domain::codes;
 
 /// Twilio error codes that no retry can fix (the number is invalid, unreachable or not
@@ -183,22 +183,6 @@ fn classify(status: StatusCode, body: ErrorBody) -> SendOutcome {
         code: codes::TWILIO_SENDING_FAILURE,
         detail,
         effect: None,
-    }
-}
-
-/// A transport error without the URL (it carries the account SID) or any credential.
-pub(super) fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        "connection failed".into()
-    } else if e.is_decode() || e.is_body() {
-        "the answer could not be read".into()
-    } else {
-        match std::error::Error::source(e) {
-            Some(cause) => format!("request failed: {cause}"),
-            None => "request failed".into(),
-        }
     }
 }
 
