@@ -72,6 +72,9 @@ pub struct TwilioSettings {
     pub auth_token: Option<SecretString>,
     pub base_url: String,
     pub messaging_service_sid: Option<String>,
+    /// At most this many texts a second leave from one sender (number or Messaging Service);
+    /// a burst waits in Herald's queue. Unset: no pace.
+    pub max_messages_per_second_per_sender: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -19,6 +19,7 @@ mod optout;
 mod public;
 mod send;
 mod state;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -53,6 +54,9 @@ pub fn router(state: AppState) -> Router {
             "/communications/department/{department}/customer/{customer}/messages",
             get(messages::thread),
         )
+        .route("/webhooks/twilio/status", post(webhooks::twilio::status))
+        .route("/webhooks/twilio/inbound", post(webhooks::twilio::inbound))
+        .route("/webhooks/postmark", post(webhooks::postmark::receive))
         .route("/dev/outbox", get(dev::outbox))
         .route("/dev/inbound", post(dev::inbound))
         .route("/dev/callbacks", post(dev::receive_callback).get(dev::callbacks))

@@ -176,7 +176,18 @@ impl Deliverer {
         }
         let outgoing = facts.outgoing;
         let provider = self.providers.for_protocol(message.protocol);
-        let outcome = match tokio::time::timeout(deadline, provider.send(&outgoing)).await {
+        let send = async {
+            loop {
+                match provider.send(&outgoing).await {
+                    // The client is waiting for this answer: wait for the sender's slot here.
+                    SendOutcome::Deferred { wait } if mode == Mode::Inline => {
+                        tokio::time::sleep(wait).await
+                    }
+                    outcome => return outcome,
+                }
+            }
+        };
+        let outcome = match tokio::time::timeout(deadline, send).await {
             Ok(outcome) => outcome,
             Err(_) => SendOutcome::Transient {
                 detail: "the provider did not answer in time".into(),
@@ -247,6 +258,18 @@ impl Deliverer {
                         Ok(None)
                     }
                 }
+            }
+            SendOutcome::Deferred { wait } => {
+                // Nothing reached the provider: back to the queue for the sender's next slot,
+                // with no attempt recorded.
+                tracing::debug!(
+                    wait_ms = wait.as_millis() as u64,
+                    "sender pace used up, waiting in the queue"
+                );
+                let until = self.clock.now() + wait;
+                self.finish(job, MessageUpdate::default(), None, JobNext::Park { until })
+                    .await?;
+                Ok(None)
             }
             SendOutcome::Permanent {
                 code,
@@ -374,10 +397,12 @@ impl Deliverer {
     pub async fn apply_receipt(&self, message: &Message, receipt: Receipt) -> anyhow::Result<bool> {
         let (status, error) = match receipt {
             Receipt::Delivered => (MessageStatus::Delivered, None),
-            Receipt::Undelivered { detail } => (
+            Receipt::Undelivered { code, detail } => (
                 MessageStatus::Undelivered,
                 Some(MessageError {
-                    code: provider_failure_code(message.protocol).into(),
+                    code: code
+                        .unwrap_or_else(|| provider_failure_code(message.protocol))
+                        .into(),
                     description: detail,
                 }),
             ),
@@ -611,5 +636,6 @@ fn outcome_label(outcome: &SendOutcome) -> &'static str {
         SendOutcome::Accepted { .. } => "success",
         SendOutcome::Transient { .. } => "transient",
         SendOutcome::Permanent { .. } => "permanent",
+        SendOutcome::Deferred { .. } => "deferred",
     }
 }

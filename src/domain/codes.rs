@@ -50,3 +50,7 @@ pub const INVALID_ADMIN_TOKEN: &str = "INVALID_ADMIN_TOKEN";
 pub const INVALID_DEALER: &str = "INVALID_DEALER";
 pub const INVALID_DEPARTMENT: &str = "INVALID_DEPARTMENT";
 pub const INVALID_GRANT: &str = "INVALID_GRANT";
+
+// Herald: provider webhooks.
+pub const INVALID_SIGNATURE: &str = "INVALID_SIGNATURE";
+pub const WEBHOOK_DISABLED: &str = "WEBHOOK_DISABLED";

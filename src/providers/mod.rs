@@ -2,10 +2,18 @@
 //! interface; the delivery worker never knows which one it talks to.
 
 pub mod outbox;
+pub mod pace;
+pub mod postmark;
+pub mod smtp;
+pub mod twilio;
+pub mod twilio_signature;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use anyhow::Context as _;
 use async_trait::async_trait;
+use secrecy::ExposeSecret;
 use uuid::Uuid;
 
 use crate::config::{EmailProviderKind, Settings, TextProviderKind};
@@ -44,12 +52,19 @@ pub enum SendOutcome {
         detail: String,
         effect: Option<Effect>,
     },
+    /// Not sent: the sender's pace is used up. Comes back after `wait`, which is not an
+    /// attempt (nothing reached the provider).
+    Deferred { wait: Duration },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Receipt {
     Delivered,
-    Undelivered { detail: String },
+    /// `code` is the seed's error code for it; `None` for the protocol's provider failure.
+    Undelivered {
+        code: Option<&'static str>,
+        detail: String,
+    },
 }
 
 /// What a permanent refusal also tells Herald about the recipient.
@@ -77,15 +92,62 @@ pub struct Providers {
 impl Providers {
     pub fn from_settings(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let outbox: Arc<dyn Provider> = Arc::new(outbox::OutboxProvider::new(store));
-        let text = match settings.text.provider {
+        // Below the delivery deadline, so a slow provider is a classified timeout.
+        let timeout = settings
+            .delivery
+            .provider_deadline()
+            .min(Duration::from_secs(30));
+        let http = http_client(timeout)?;
+        let text: Arc<dyn Provider> = match settings.text.provider {
             TextProviderKind::Outbox => outbox.clone(),
             TextProviderKind::Twilio => {
-                anyhow::bail!("the twilio provider is not built yet; use outbox")
+                let t = &settings.text.twilio;
+                let config = twilio::TwilioConfig {
+                    account_sid: t
+                        .account_sid
+                        .clone()
+                        .context("text.twilio.account_sid is not set")?,
+                    auth_token: t
+                        .auth_token
+                        .clone()
+                        .context("text.twilio.auth_token is not set")?,
+                    base_url: t.base_url.clone(),
+                    messaging_service_sid: t.messaging_service_sid.clone(),
+                    status_callback: format!(
+                        "{}/webhooks/twilio/status",
+                        settings.public_base_url()
+                    ),
+                };
+                let pace = t
+                    .max_messages_per_second_per_sender
+                    .and_then(pace::Pace::per_second);
+                Arc::new(twilio::TwilioProvider::new(http.clone(), config).with_pace(pace))
             }
         };
-        let email = match settings.email.provider {
+        let email: Arc<dyn Provider> = match settings.email.provider {
             EmailProviderKind::Outbox => outbox,
-            other => anyhow::bail!("the {other:?} email provider is not built yet; use outbox"),
+            EmailProviderKind::Postmark => {
+                let p = &settings.email.postmark;
+                let config = postmark::PostmarkConfig {
+                    server_token: p
+                        .server_token
+                        .clone()
+                        .context("email.postmark.server_token is not set")?,
+                    base_url: p.base_url.clone(),
+                    message_stream: p.message_stream.clone(),
+                };
+                Arc::new(postmark::PostmarkProvider::new(http, config))
+            }
+            EmailProviderKind::Smtp => {
+                let url = settings
+                    .email
+                    .smtp
+                    .url
+                    .as_ref()
+                    .context("email.smtp.url is not set")?;
+                let config = smtp::SmtpConfig::from_url(url.expose_secret(), timeout)?;
+                Arc::new(smtp::SmtpProvider::new(config))
+            }
         };
         Ok(Self { text, email })
     }
@@ -94,6 +156,37 @@ impl Providers {
         match protocol {
             crate::domain::message::Protocol::Text => &self.text,
             crate::domain::message::Protocol::Email => &self.email,
+        }
+    }
+}
+
+/// The one HTTP client of the HTTP providers: no proxy from the environment, no redirects
+/// (a provider API that redirects is misconfigured, and credentials must not follow), and
+/// bounded waits.
+pub fn http_client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
+        .user_agent(concat!("herald/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the providers' HTTP client")
+}
+
+/// A transport error for logs and attempt records, without the URL (Twilio's carries the
+/// account SID) or any credential.
+pub(crate) fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection failed".into()
+    } else if e.is_decode() || e.is_body() {
+        "the answer could not be read".into()
+    } else {
+        match std::error::Error::source(e) {
+            Some(cause) => format!("request failed: {cause}"),
+            None => "request failed".into(),
         }
     }
 }

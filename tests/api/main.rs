@@ -1,6 +1,12 @@
 //! Herald's HTTP API, driven over real HTTP against a real server on port 0 with a fresh
 //! SQLite database per test.
 
+#[path = "../support/fake_postmark.rs"]
+mod fake_postmark;
+#[path = "../support/fake_smtp.rs"]
+mod fake_smtp;
+#[path = "../support/fake_twilio.rs"]
+mod fake_twilio;
 mod helpers;
 mod receiver;
 mod send_support;
@@ -16,7 +22,10 @@ mod foundation_smoke;
 mod locks_and_associates;
 mod nodes;
 mod optout;
+mod postmark_flow;
 mod send_delivery;
 mod send_errors;
 mod send_examples;
+mod smtp_flow;
 mod tenant_isolation;
+mod twilio_flow;

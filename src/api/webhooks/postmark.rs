@@ -1,0 +1,214 @@
+//! `POST /webhooks/postmark`: Postmark's Delivery, Bounce, SpamComplaint and
+//! SubscriptionChange events, behind the Basic credentials of `[webhooks]`. With no
+//! credentials configured the endpoint refuses everything with `403` (Postmark stops retrying
+//! on a 403); wrong credentials are `401`.
+//!
+//! A message is found by Postmark's `MessageID` (kept as the provider message id) or by the
+//! `messageUUID` Herald put in `Metadata`. An event for a message not yet recorded as sent is
+//! answered `503`, so Postmark retries it once the send is recorded (a receipt applied earlier
+//! would be overwritten by the send's own record).
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::api::error::ApiError;
+use crate::api::extract::{ApiBytes, parse_json};
+use crate::api::state::AppState;
+use crate::domain::EmailAddress;
+use crate::domain::codes;
+use crate::domain::message::{Message, MessageStatus, Protocol};
+use crate::providers::Receipt;
+
+/// The fields of Postmark's webhook events Herald reads; the rest is ignored.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Event {
+    record_type: String,
+    #[serde(rename = "MessageID")]
+    message_id: Option<String>,
+    /// Bounce: `HardBounce`, `SoftBounce`, ...
+    #[serde(rename = "Type")]
+    kind: Option<String>,
+    /// Bounce and SpamComplaint: the address concerned.
+    email: Option<String>,
+    /// Delivery and SubscriptionChange: the address concerned.
+    recipient: Option<String>,
+    #[serde(default)]
+    metadata: HashMap<String, serde_json::Value>,
+    suppress_sending: Option<bool>,
+    description: Option<String>,
+}
+
+/// Bounce types after which an address must not be emailed again.
+const HARD_BOUNCES: [&str; 2] = ["HardBounce", "BadEmailAddress"];
+
+fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let hooks = &state.settings.webhooks;
+    let (Some(user), Some(password)) = (
+        hooks.postmark_username.as_deref().filter(|u| !u.is_empty()),
+        hooks
+            .postmark_password
+            .as_ref()
+            .map(|p| p.expose_secret())
+            .filter(|p| !p.is_empty()),
+    ) else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            codes::WEBHOOK_DISABLED,
+            "the Postmark webhook is disabled: set webhooks.postmark_username and postmark_password",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b64| STANDARD.decode(b64.trim()).ok())
+        .unwrap_or_default();
+    // Digests first, so the comparison takes the same time whatever the lengths.
+    let expected = Sha256::digest(format!("{user}:{password}").as_bytes());
+    if bool::from(Sha256::digest(&given).ct_eq(&expected)) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthenticated())
+    }
+}
+
+pub async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiBytes(body): ApiBytes,
+) -> Result<StatusCode, ApiError> {
+    authorized(&state, &headers)?;
+    let event: Event = parse_json(&body)?;
+    let message = find_message(&state, &event).await?;
+    let Some(message) = message else {
+        tracing::info!(record = %event.record_type, "Postmark event for a message Herald does not know");
+        return Ok(StatusCode::OK);
+    };
+    match event.record_type.as_str() {
+        "Delivery" => {
+            if is_recipient(&message, event.recipient.as_deref()) {
+                receipt(&state, &message, Receipt::Delivered).await?;
+            }
+        }
+        "Bounce"
+            if event
+                .kind
+                .as_deref()
+                .is_some_and(|k| HARD_BOUNCES.contains(&k)) =>
+        {
+            let address = event.email.as_deref();
+            stop_emailing(&state, &message, address).await?;
+            if is_recipient(&message, address) {
+                let detail = format!(
+                    "Postmark reported a hard bounce: {}",
+                    event.description.as_deref().unwrap_or("address rejected")
+                );
+                let bounced = Receipt::Undelivered {
+                    code: Some(codes::INVALID_EMAIL_ADDRESS),
+                    detail,
+                };
+                receipt(&state, &message, bounced).await?;
+            }
+        }
+        "SpamComplaint" => {
+            let address = event.email.as_deref();
+            stop_emailing(&state, &message, address).await?;
+            if is_recipient(&message, address) {
+                let complained = Receipt::Undelivered {
+                    code: Some(codes::COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE),
+                    detail: "the recipient marked the message as spam".into(),
+                };
+                receipt(&state, &message, complained).await?;
+            }
+        }
+        "SubscriptionChange" if event.suppress_sending == Some(true) => {
+            stop_emailing(&state, &message, event.recipient.as_deref()).await?;
+        }
+        other => tracing::debug!(record = other, "Postmark event ignored"),
+    }
+    Ok(StatusCode::OK)
+}
+
+/// The EMAIL message an event is about: by Postmark's MessageID, else by our Metadata.
+async fn find_message(state: &AppState, event: &Event) -> Result<Option<Message>, ApiError> {
+    if let Some(id) = event.message_id.as_deref().filter(|id| !id.is_empty())
+        && let Some(message) = state.store.message_by_provider_id(id).await?
+    {
+        return Ok(Some(message).filter(|m| m.protocol == Protocol::Email));
+    }
+    let uuid = event
+        .metadata
+        .get("messageUUID")
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok());
+    let Some(uuid) = uuid else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .message(uuid)
+        .await?
+        .filter(|m| m.protocol == Protocol::Email))
+}
+
+/// Whether the event concerns the message's own recipient (not one of its CC/BCC); an event
+/// naming no address is taken to.
+fn is_recipient(message: &Message, address: Option<&str>) -> bool {
+    address.is_none_or(|a| a.trim().eq_ignore_ascii_case(&message.recipient))
+}
+
+async fn receipt(state: &AppState, message: &Message, receipt: Receipt) -> Result<(), ApiError> {
+    if message.status == MessageStatus::Accepted {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            codes::INTERNAL_SERVER_ERROR,
+            "the message is not recorded as sent yet; try again later",
+        ));
+    }
+    let moved = state
+        .deliverer
+        .apply_receipt(message, receipt)
+        .await
+        .map_err(ApiError::internal)?;
+    tracing::info!(message = %message.uuid, moved, "Postmark receipt");
+    Ok(())
+}
+
+/// `okToEmail = false` for `address` (the message's recipient when the event names none)
+/// wherever the message's dealer has it.
+async fn stop_emailing(
+    state: &AppState,
+    message: &Message,
+    address: Option<&str>,
+) -> Result<(), ApiError> {
+    let address = address.unwrap_or(&message.recipient);
+    let Ok(email) = EmailAddress::parse(address) else {
+        tracing::warn!("Postmark named an address Herald cannot read; nothing marked");
+        return Ok(());
+    };
+    let changed = state
+        .store
+        .set_ok_to_email(
+            message.dealer_uuid,
+            &email,
+            false,
+            state.clock.now(),
+        )
+        .await?;
+    tracing::info!(
+        message = %message.uuid,
+        changed,
+        "address marked not ok to email after a Postmark report"
+    );
+    Ok(())
+}

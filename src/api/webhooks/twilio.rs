@@ -1,0 +1,173 @@
+//! `POST /webhooks/twilio/status` (delivery receipts) and `POST /webhooks/twilio/inbound`
+//! (texts from customers). Both are signed by Twilio with the account's auth token over the
+//! URL it was given, `public_base_url` + path + query; anything unsigned or wrongly signed is
+//! `403` and changes nothing.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
+
+use crate::api::error::ApiError;
+use crate::api::extract::ApiBytes;
+use crate::api::state::AppState;
+use crate::delivery::inbound::{self, InboundText};
+use crate::domain::PhoneNumber;
+use crate::domain::codes;
+use crate::domain::message::Protocol;
+use crate::providers::{Receipt, twilio_signature};
+
+/// The form parameters of a request whose signature checked out.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+fn verified(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Params, ApiError> {
+    let Some(token) = state
+        .settings
+        .text
+        .twilio
+        .auth_token
+        .as_ref()
+        .map(|t| t.expose_secret())
+        .filter(|t| !t.is_empty())
+    else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            codes::WEBHOOK_DISABLED,
+            "Twilio webhooks are disabled: set text.twilio.auth_token",
+        ));
+    };
+    let refused = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            codes::INVALID_SIGNATURE,
+            "missing or invalid X-Twilio-Signature",
+        )
+    };
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(refused)?;
+    let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let path = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
+    let url = format!("{}{path}", state.settings.public_base_url());
+    if !twilio_signature::verify(token, &url, &params, signature) {
+        tracing::warn!(%url, "refused a Twilio webhook with a bad signature");
+        return Err(refused());
+    }
+    Ok(Params(params))
+}
+
+/// `POST /webhooks/twilio/status`: `delivered`, `undelivered` and `failed` become the
+/// message's status and a callback; Twilio's intermediate statuses are acknowledged only.
+pub async fn status(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    ApiBytes(body): ApiBytes,
+) -> Result<StatusCode, ApiError> {
+    let params = verified(&state, &uri, &headers, &body)?;
+    let Some(sid) = params.get("MessageSid").or_else(|| params.get("SmsSid")) else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    let reported = params
+        .get("MessageStatus")
+        .or_else(|| params.get("SmsStatus"))
+        .unwrap_or_default();
+    let receipt = match reported {
+        "delivered" => Receipt::Delivered,
+        "undelivered" | "failed" => {
+            let mut detail = format!("Twilio reported the message {reported}");
+            if let Some(code) = params.get("ErrorCode") {
+                detail.push_str(&format!(" (error {code}"));
+                if let Some(message) = params.get("ErrorMessage") {
+                    detail.push_str(&format!(": {message}"));
+                }
+                detail.push(')');
+            }
+            Receipt::Undelivered { code: None, detail }
+        }
+        _ => return Ok(StatusCode::NO_CONTENT),
+    };
+    let message = state.store.message_by_provider_id(sid).await?;
+    match message {
+        Some(message) if message.protocol == Protocol::Text => {
+            let moved = state
+                .deliverer
+                .apply_receipt(&message, receipt)
+                .await
+                .map_err(ApiError::internal)?;
+            tracing::info!(message = %message.uuid, status = reported, moved, "Twilio receipt");
+        }
+        _ => tracing::info!(
+            sid,
+            status = reported,
+            "Twilio receipt for a message Herald does not know"
+        ),
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /webhooks/twilio/inbound`: the text is recorded as INCOMING and its keyword applied;
+/// replies leave through Herald's own queue, so the TwiML answer is empty.
+pub async fn inbound(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    ApiBytes(body): ApiBytes,
+) -> Result<Response, ApiError> {
+    let params = verified(&state, &uri, &headers, &body)?;
+    let number = |name: &str| params.get(name).and_then(|v| PhoneNumber::parse(v).ok());
+    let (Some(from), Some(to)) = (number("From"), number("To")) else {
+        tracing::warn!("Twilio inbound text without a usable From or To number; ignored");
+        return Ok(empty_twiml());
+    };
+    let sid = params
+        .get("MessageSid")
+        .or_else(|| params.get("SmsMessageSid"))
+        .map(str::to_string);
+    if let Some(sid) = &sid
+        && state.store.message_by_provider_id(sid).await?.is_some()
+    {
+        // Twilio sent this one before (a retried webhook): it is recorded already.
+        return Ok(empty_twiml());
+    }
+    let text = InboundText {
+        from,
+        to: to.clone(),
+        body: params.get("Body").unwrap_or_default().to_string(),
+        provider_message_id: sid,
+    };
+    let received = inbound::receive(&state.store, &state.delivery_wake, text, state.clock.now())
+        .await
+        .map_err(ApiError::internal)?;
+    match received {
+        Some(r) => tracing::info!(message = %r.message_uuid, keyword = ?r.keyword, "inbound text"),
+        None => tracing::warn!(%to, "inbound text to a number no department texts from"),
+    }
+    Ok(empty_twiml())
+}
+
+fn empty_twiml() -> Response {
+    let mut response =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>".into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    response
+}
