@@ -198,12 +198,7 @@ async fn stop_emailing(
     };
     let changed = state
         .store
-        .set_ok_to_email(
-            message.dealer_uuid,
-            &email,
-            false,
-            state.clock.now(),
-        )
+        .set_ok_to_email(message.dealer_uuid, &email, false, state.clock.now())
         .await?;
     tracing::info!(
         message = %message.uuid,
