@@ -263,7 +263,7 @@ async fn three_nodes_one_killed_every_accepted_message_sent_once_and_called_back
             delivered(&events),
             accepted.len()
         );
-        let cb = match tokio::time::timeout(Duration::from_secs(10), receiver.next()).await {
+        let cb = match tokio::time::timeout(Duration::from_secs(8), receiver.next()).await {
             Ok(cb) => cb,
             Err(_) => {
                 // Say where the missing messages stand before failing.

@@ -214,13 +214,19 @@ impl Deliverer {
                         .callbacks
                         .extend(callback(&message, MessageStatus::Sent, None));
                 }
-                let attempt = attempt(attempt_no, "SUCCESS", None, None);
-                let recorded = self
-                    .finish(job, update, Some(attempt), JobNext::Done)
-                    .await?;
-                if let (true, Some(receipt)) = (recorded, receipt) {
-                    self.apply_receipt(&message, receipt).await?;
+                // A receipt known at once is recorded with the hand-over, in one transaction:
+                // a crash between the two would leave the message SENT for ever.
+                if let Some(receipt) = receipt {
+                    let (status, error) = receipt_outcome(&message, receipt);
+                    update
+                        .callbacks
+                        .extend(callback(&message, status, error.clone()));
+                    update.status = Some(status);
+                    update.error = error;
                 }
+                let attempt = attempt(attempt_no, "SUCCESS", None, None);
+                self.finish(job, update, Some(attempt), JobNext::Done)
+                    .await?;
                 Ok(None)
             }
             SendOutcome::Transient { detail } => {
@@ -395,18 +401,7 @@ impl Deliverer {
 
     /// A delivery report: moves the message forward (never back) and calls the client back.
     pub async fn apply_receipt(&self, message: &Message, receipt: Receipt) -> anyhow::Result<bool> {
-        let (status, error) = match receipt {
-            Receipt::Delivered => (MessageStatus::Delivered, None),
-            Receipt::Undelivered { code, detail } => (
-                MessageStatus::Undelivered,
-                Some(MessageError {
-                    code: code
-                        .unwrap_or_else(|| provider_failure_code(message.protocol))
-                        .into(),
-                    description: detail,
-                }),
-            ),
-        };
+        let (status, error) = receipt_outcome(message, receipt);
         let cb = callback(message, status, error.clone());
         let wakes = cb.is_some();
         let moved = self
@@ -599,6 +594,22 @@ pub fn callback(
         credential,
         payload: MessageReport::of(&after, message.request_uuid).to_json(),
     })
+}
+
+/// The status and error a delivery report gives a message.
+fn receipt_outcome(message: &Message, receipt: Receipt) -> (MessageStatus, Option<MessageError>) {
+    match receipt {
+        Receipt::Delivered => (MessageStatus::Delivered, None),
+        Receipt::Undelivered { code, detail } => (
+            MessageStatus::Undelivered,
+            Some(MessageError {
+                code: code
+                    .unwrap_or_else(|| provider_failure_code(message.protocol))
+                    .into(),
+                description: detail,
+            }),
+        ),
+    }
 }
 
 /// The seed's code for a provider that failed to take a message.
