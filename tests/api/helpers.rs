@@ -33,7 +33,7 @@ pub struct TestApp {
     pub settings: Settings,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    dir: Arc<TempDir>,
+    dir: Arc<TestData>,
     /// The time Herald's rules see: move it forward to expire waits, windows and locks.
     pub clock: Clock,
 }
@@ -45,14 +45,14 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
-    /// This node's data directory, to start another node on the same database.
-    pub fn data(&self) -> Arc<TempDir> {
+    /// This node's database, to start another node on it.
+    pub fn data(&self) -> Arc<TestData> {
         self.dir.clone()
     }
 
     /// Stops Herald and waits until it has stopped; returns its data directory so another
     /// Herald can start on the same database.
-    pub async fn stop(mut self) -> Arc<TempDir> {
+    pub async fn stop(mut self) -> Arc<TestData> {
         self.shutdown.cancel();
         if let Some(task) = self.task.take() {
             task.await
@@ -63,14 +63,47 @@ impl TestApp {
     }
 }
 
-/// Test settings: port 0, a database in a fresh temporary directory, the admin API enabled.
-pub fn test_settings(dir: &TempDir) -> Settings {
+/// A test's database, shared by every Herald started on it: an SQLite file in a temporary
+/// directory, or, with `HERALD_TEST_STORE=postgres`, a fresh PostgreSQL database (dropped
+/// with the last reference).
+pub struct TestData {
+    _dir: TempDir,
+    database_url: String,
+    _postgres: Option<crate::postgres_support::DropGuard>,
+}
+
+impl TestData {
+    pub async fn new() -> Arc<Self> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, postgres) = match std::env::var("HERALD_TEST_STORE").as_deref() {
+            // Without a reachable server this says "skipped" and runs on SQLite instead;
+            // under CI=true it fails.
+            Ok("postgres") => match crate::postgres_support::fresh_database_url().await {
+                Some((url, guard)) => (url, Some(guard)),
+                None => (
+                    format!("sqlite://{}", dir.path().join("herald.db").display()),
+                    None,
+                ),
+            },
+            Ok("sqlite") | Err(_) => (
+                format!("sqlite://{}", dir.path().join("herald.db").display()),
+                None,
+            ),
+            Ok(other) => panic!("HERALD_TEST_STORE={other}: expected sqlite or postgres"),
+        };
+        Arc::new(Self {
+            _dir: dir,
+            database_url,
+            _postgres: postgres,
+        })
+    }
+}
+
+/// Test settings: port 0, the test's database, the admin API enabled.
+pub fn test_settings(data: &TestData) -> Settings {
     let mut settings = Settings::load_without_env(None).expect("default settings");
     settings.listen = "127.0.0.1:0".parse().unwrap();
-    settings.database_url = herald::config::DatabaseUrl::new(format!(
-        "sqlite://{}",
-        dir.path().join("herald.db").display()
-    ));
+    settings.database_url = herald::config::DatabaseUrl::new(data.database_url.clone());
     settings.admin_token = Some(SecretString::from(ADMIN_TOKEN));
     settings
 }
@@ -81,12 +114,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts Herald with test settings adjusted by `configure`; returns once it is listening.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    spawn_app_in(dir, configure).await
+    spawn_app_in(TestData::new().await, configure).await
 }
 
 /// Starts Herald on the database in `dir` (a restart when another Herald used it before).
-pub async fn spawn_app_in(dir: Arc<TempDir>, configure: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn spawn_app_in(dir: Arc<TestData>, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&dir);
     configure(&mut settings);
     let store = herald::store::connect(&settings.database_url)

@@ -1,5 +1,5 @@
 //! Herald's HTTP API, driven over real HTTP against a real server on port 0 with a fresh
-//! SQLite database per test.
+//! database per test: SQLite, or PostgreSQL with `HERALD_TEST_STORE=postgres`.
 
 #[path = "../support/fake_postmark.rs"]
 mod fake_postmark;
@@ -8,6 +8,8 @@ mod fake_smtp;
 #[path = "../support/fake_twilio.rs"]
 mod fake_twilio;
 mod helpers;
+#[path = "../support/postgres.rs"]
+mod postgres_support;
 mod receiver;
 mod send_support;
 
