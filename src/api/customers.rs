@@ -103,6 +103,11 @@ pub async fn search(
             "searchTerm: required and not empty",
         ));
     }
+    if term.contains('\0') {
+        return Err(ApiError::invalid_request(
+            "searchTerm: contains a NUL character",
+        ));
+    }
     if term.chars().count() > 200 {
         return Err(ApiError::invalid_request(
             "searchTerm: longer than 200 characters",

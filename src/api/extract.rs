@@ -22,22 +22,46 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(req, state)
-            .await
-            .map(ApiBytes)
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        codes::REQUEST_TOO_LARGE,
-                        "the request body is larger than this server accepts",
-                    )
-                } else {
-                    ApiError::invalid_request(format!(
-                        "could not read the request body: {rejection}"
-                    ))
-                }
-            })
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    codes::REQUEST_TOO_LARGE,
+                    "the request body is larger than this server accepts",
+                )
+            } else {
+                ApiError::invalid_request(format!("could not read the request body: {rejection}"))
+            }
+        })?;
+        if has_escaped_nul(&bytes) {
+            // No text Herald keeps may hold NUL (PostgreSQL refuses it in text and jsonb).
+            return Err(ApiError::invalid_request(
+                "the body contains a NUL character (\\u0000), which Herald does not accept",
+            ));
+        }
+        Ok(ApiBytes(bytes))
+    }
+}
+
+/// Whether a JSON text holds the escape `\u0000` (a real escape: preceded by an odd number of
+/// backslashes, so `\\u0000`, an escaped backslash before `u0000`, is not one).
+fn has_escaped_nul(json: &[u8]) -> bool {
+    json.windows(6).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(b"\\u0000")
+            && json[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_escaped_nul;
+
+    #[test]
+    fn escaped_nul_is_found_and_an_escaped_backslash_is_not_one() {
+        assert!(has_escaped_nul(br#"{"body":"a\u0000b"}"#));
+        assert!(has_escaped_nul(br#"{"body":"\\\u0000"}"#));
+        assert!(!has_escaped_nul(br#"{"body":"\\u0000"}"#));
+        assert!(!has_escaped_nul(br#"{"body":"u0000"}"#));
     }
 }
 

@@ -358,3 +358,30 @@ async fn hostile_bodies_are_refused_never_a_server_error() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_nul_character_is_refused_before_it_reaches_the_store() {
+    let app = crate::helpers::spawn_app().await;
+    let tenant = app.tenant("Acme Motors").await;
+    let create = app
+        .call(
+            &tenant.credential,
+            reqwest::Method::POST,
+            &format!("/customer/v2/department/{}/customer", tenant.department),
+            Some(serde_json::json!({"customer": {"firstName": "Jo\u{0}hn"}})),
+        )
+        .await;
+    crate::helpers::assert_error(create, 400, "INVALID_REQUEST").await;
+    let search = app
+        .call(
+            &tenant.credential,
+            reqwest::Method::GET,
+            &format!(
+                "/customer/v2/department/{}/customer?searchTerm=Jo%00hn",
+                tenant.department
+            ),
+            None,
+        )
+        .await;
+    crate::helpers::assert_error(search, 400, "INVALID_REQUEST").await;
+}

@@ -149,7 +149,8 @@ pub async fn inbound(
     let text = InboundText {
         from,
         to: to.clone(),
-        body: params.get("Body").unwrap_or_default().to_string(),
+        // PostgreSQL keeps no NUL in text; a carrier that sends one loses just that character.
+        body: params.get("Body").unwrap_or_default().replace('\0', ""),
         provider_message_id: sid,
     };
     let received = inbound::receive(&state.store, &state.delivery_wake, text, state.clock.now())
