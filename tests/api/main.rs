@@ -29,5 +29,6 @@ mod send_delivery;
 mod send_errors;
 mod send_examples;
 mod smtp_flow;
+mod sync_outcomes;
 mod tenant_isolation;
 mod twilio_flow;
