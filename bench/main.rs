@@ -57,9 +57,18 @@ struct Args {
     /// Longest wait after the load for the last callbacks, in seconds.
     #[arg(long, default_value_t = 120.0)]
     drain_timeout: f64,
+    /// Extra `KEY=VALUE` environment for Herald (e.g. `HERALD_DELIVERY__WORKERS=0`); repeatable.
+    #[arg(long = "herald-env", value_parser = parse_env)]
+    herald_env: Vec<(String, String)>,
     /// Internal: serve the no-op ceiling endpoint and print its address.
     #[arg(long, hide = true)]
     serve_noop: bool,
+}
+
+fn parse_env(pair: &str) -> Result<(String, String), String> {
+    pair.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{pair:?} is not KEY=VALUE"))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -424,7 +433,8 @@ async fn measure_herald(
     body: &Bytes,
 ) -> anyhow::Result<RunFigures> {
     let store = target::FreshStore::create(args.store, &args.postgres_url).await?;
-    let herald = target::start_herald(herald_path, store.url(), &twilio.base_url).await?;
+    let herald =
+        target::start_herald(herald_path, store.url(), &twilio.base_url, &args.herald_env).await?;
     let result = drive_herald(args, &herald, receiver, body).await;
     herald.stop().await;
     store.remove().await;
@@ -447,22 +457,20 @@ async fn drive_herald(
     let callbacks = &receiver.callbacks;
 
     // One message through the whole path first: the wiring works, the caches are warm.
-    let probe = load::run(load::Load {
-        url: url.clone(),
-        authorization: Some(authorization.clone()),
-        body: body.clone(),
-        concurrency: 1,
-        duration: Duration::from_millis(1),
-        rate: None,
-        collect_ids: true,
-    })
-    .await?;
-    let (probe_id, _) = probe.accepted.first().cloned().with_context(|| {
-        format!(
-            "herald did not accept example 1: {}",
-            probe.first_failure.clone().unwrap_or_default()
-        )
-    })?;
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header(reqwest::header::AUTHORIZATION, authorization.clone())
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.clone())
+        .send()
+        .await?;
+    let status = response.status();
+    let answer: serde_json::Value = response.json().await.unwrap_or_default();
+    let probe_id = answer["messageUUID"]
+        .as_str()
+        .filter(|_| status == 200)
+        .with_context(|| format!("herald did not accept example 1: {status} {answer}"))?
+        .to_string();
     let waited = Instant::now();
     while !callbacks
         .sent

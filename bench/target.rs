@@ -126,6 +126,7 @@ pub async fn start_herald(
     herald: &Path,
     database_url: &str,
     twilio_base_url: &str,
+    extra_env: &[(String, String)],
 ) -> anyhow::Result<Served> {
     let mut command = Command::new(herald);
     command
@@ -144,6 +145,7 @@ pub async fn start_herald(
     if let Ok(filter) = std::env::var("RUST_LOG") {
         command.env("RUST_LOG", filter);
     }
+    command.envs(extra_env.iter().map(|(k, v)| (k, v)));
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
