@@ -57,6 +57,10 @@ struct Args {
     /// Longest wait after the load for the last callbacks, in seconds.
     #[arg(long, default_value_t = 120.0)]
     drain_timeout: f64,
+    /// Measure acceptance only: no probe callback awaited, no end-to-end figures (for runs with
+    /// `--herald-env HERALD_DELIVERY__WORKERS=0`).
+    #[arg(long)]
+    accept_only: bool,
     /// Extra `KEY=VALUE` environment for Herald (e.g. `HERALD_DELIVERY__WORKERS=0`); repeatable.
     #[arg(long = "herald-env", value_parser = parse_env)]
     herald_env: Vec<(String, String)>,
@@ -472,11 +476,12 @@ async fn drive_herald(
         .with_context(|| format!("herald did not accept example 1: {status} {answer}"))?
         .to_string();
     let waited = Instant::now();
-    while !callbacks
-        .sent
-        .lock()
-        .expect("callbacks")
-        .contains_key(&probe_id)
+    while !args.accept_only
+        && !callbacks
+            .sent
+            .lock()
+            .expect("callbacks")
+            .contains_key(&probe_id)
     {
         anyhow::ensure!(
             waited.elapsed() < Duration::from_secs(30),
@@ -504,7 +509,11 @@ async fn drive_herald(
     }
 
     // Wait for the SENT callbacks of everything accepted (or until they stop coming).
-    let expected = outcome.accepted.len();
+    let expected = if args.accept_only {
+        0
+    } else {
+        outcome.accepted.len()
+    };
     let drain_deadline = Instant::now() + Duration::from_secs_f64(args.drain_timeout);
     let (mut seen, mut progress) = (0, Instant::now());
     loop {
