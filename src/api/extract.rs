@@ -52,19 +52,6 @@ fn has_escaped_nul(json: &[u8]) -> bool {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::has_escaped_nul;
-
-    #[test]
-    fn escaped_nul_is_found_and_an_escaped_backslash_is_not_one() {
-        assert!(has_escaped_nul(br#"{"body":"a\u0000b"}"#));
-        assert!(has_escaped_nul(br#"{"body":"\\\u0000"}"#));
-        assert!(!has_escaped_nul(br#"{"body":"\\u0000"}"#));
-        assert!(!has_escaped_nul(br#"{"body":"u0000"}"#));
-    }
-}
-
 /// A JSON body of type `T`. Malformed JSON, wrong types and unknown enum values are `400
 /// INVALID_REQUEST` with the JSON path; a body over the limit is `413`.
 pub struct ApiJson<T>(pub T);
@@ -169,5 +156,18 @@ where
             .await
             .map(|axum::extract::Query(v)| ApiQuery(v))
             .map_err(|e| ApiError::invalid_request(format!("query: {}", e.body_text())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_escaped_nul;
+
+    #[test]
+    fn escaped_nul_is_found_and_an_escaped_backslash_is_not_one() {
+        assert!(has_escaped_nul(br#"{"body":"a\u0000b"}"#));
+        assert!(has_escaped_nul(br#"{"body":"\\\u0000"}"#));
+        assert!(!has_escaped_nul(br#"{"body":"\\u0000"}"#));
+        assert!(!has_escaped_nul(br#"{"body":"u0000"}"#));
     }
 }
