@@ -52,7 +52,6 @@ fn has_escaped_nul(json: &[u8]) -> bool {
     })
 }
 
-
 /// A JSON body of type `T`. Malformed JSON, wrong types and unknown enum values are `400
 /// INVALID_REQUEST` with the JSON path; a body over the limit is `413`.
 pub struct ApiJson<T>(pub T);

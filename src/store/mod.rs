@@ -36,6 +36,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0} already exists")]
     Conflict(&'static str),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// A customer lock held by one user until it expires.

@@ -82,6 +82,7 @@ macro_rules! every_test {
                 racing_sends_never_overfill_a_rate_window,
                 an_optin_request_is_claimed_once_a_day_only_for_undecided_numbers,
                 an_optin_releases_the_messages_waiting_for_it_in_order,
+                a_failing_accept_fails_alone_among_concurrent_ones,
             ]
         );
     };

@@ -1377,3 +1377,44 @@ pub async fn an_optin_releases_the_messages_waiting_for_it_in_order(store: &Arc<
         "parking is not an attempt"
     );
 }
+
+pub async fn a_failing_accept_fails_alone_among_concurrent_ones(store: &Arc<dyn Store>) {
+    let dealer = dealer(store.as_ref()).await;
+    let department = department(store.as_ref(), &dealer).await;
+    let t0 = now();
+    let taken = message(&dealer, &department, t0);
+    store
+        .accept_message(&taken, None, None, None)
+        .await
+        .unwrap();
+
+    // Twenty accepts at once (on SQLite they share group commits), one of them a duplicate.
+    let mut batch: Vec<_> = (0..19).map(|_| message(&dealer, &department, t0)).collect();
+    batch.insert(7, taken.clone());
+    let racers: Vec<_> = batch
+        .iter()
+        .cloned()
+        .map(|m| {
+            let store = store.clone();
+            tokio::spawn(async move { store.accept_message(&m, None, None, None).await.is_ok() })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for racer in racers {
+        results.push(racer.await.unwrap());
+    }
+    assert_eq!(
+        results.iter().filter(|ok| !**ok).count(),
+        1,
+        "only the duplicate fails: {results:?}"
+    );
+    assert!(!results[7]);
+    for (i, m) in batch.iter().enumerate() {
+        if i != 7 {
+            assert!(
+                store.message(m.uuid).await.unwrap().is_some(),
+                "message {i} was stored"
+            );
+        }
+    }
+}

@@ -151,74 +151,9 @@ impl MessageStore for SqliteStore {
         idempotency: Option<&IdempotencyClaim>,
         thread: Option<ThreadOwner>,
     ) -> StoreResult<AcceptOutcome> {
-        let mut tx = self.write_tx().await?;
-        let now = ms(message.created_at);
-        if let Some(claim) = idempotency {
-            let existing = sqlx::query(
-                "SELECT request_hash, message_uuid, response_status, response_body FROM idempotency_keys
-                 WHERE credential = $1 AND key = $2 AND created_at > $3",
-            )
-            .bind(&claim.credential)
-            .bind(&claim.key)
-            .bind(now - IDEMPOTENCY_WINDOW_MS)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(r) = existing {
-                let status: Option<i64> = r.get("response_status");
-                let body: Option<String> = r.get("response_body");
-                return Ok(AcceptOutcome::Existing(IdempotencyRecord {
-                    request_hash: r.get("request_hash"),
-                    message_uuid: parse_uuid(r.get("message_uuid"))?,
-                    response: status.zip(body).map(|(s, b)| StoredResponse {
-                        status: s as u16,
-                        body: b,
-                    }),
-                }));
-            }
-            sqlx::query(
-                "INSERT OR REPLACE INTO idempotency_keys (credential, key, request_hash, message_uuid, response_status, response_body, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&claim.credential)
-            .bind(&claim.key)
-            .bind(&claim.request_hash)
-            .bind(message.uuid.to_string())
-            .bind(claim.response.as_ref().map(|r| i64::from(r.status)))
-            .bind(claim.response.as_ref().map(|r| r.body.clone()))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        insert_message(&mut tx, message).await?;
-        if let Some(job) = job {
-            sqlx::query(
-                "INSERT INTO delivery_jobs (message_uuid, due_at, attempts, lease_id, lease_expires_at) VALUES ($1, $2, 0, $3, $4)",
-            )
-            .bind(message.uuid.to_string())
-            .bind(ms(job.due_at))
-            .bind(job.lease.map(|l| l.id.to_string()))
-            .bind(job.lease.map(|l| ms(l.expires_at)))
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(t) = thread {
-            let sql = if t.delegate {
-                "INSERT INTO threads (department_uuid, customer_uuid, owner_user_uuid, updated_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (department_uuid, customer_uuid) DO UPDATE SET owner_user_uuid = excluded.owner_user_uuid, updated_at = excluded.updated_at"
-            } else {
-                "INSERT INTO threads (department_uuid, customer_uuid, owner_user_uuid, updated_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (department_uuid, customer_uuid) DO UPDATE SET updated_at = excluded.updated_at"
-            };
-            sqlx::query(sql)
-                .bind(t.department_uuid.to_string())
-                .bind(t.customer_uuid.to_string())
-                .bind(t.user_uuid.to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(AcceptOutcome::Accepted)
+        self.accepts
+            .accept(message.clone(), job, idempotency.cloned(), thread)
+            .await
     }
 
     async fn complete_idempotency(
@@ -678,4 +613,81 @@ impl MessageStore for SqliteStore {
         .await?;
         rows.iter().map(department_from_row).collect()
     }
+}
+
+/// Writes one accepted message with its job, idempotency key and thread owner inside the
+/// caller's transaction (a savepoint of a group commit).
+pub(super) async fn accept_in(
+    conn: &mut SqliteConnection,
+    message: &Message,
+    job: Option<NewJob>,
+    idempotency: Option<&IdempotencyClaim>,
+    thread: Option<ThreadOwner>,
+) -> StoreResult<AcceptOutcome> {
+    let now = ms(message.created_at);
+    if let Some(claim) = idempotency {
+        let existing = sqlx::query(
+            "SELECT request_hash, message_uuid, response_status, response_body FROM idempotency_keys
+             WHERE credential = $1 AND key = $2 AND created_at > $3",
+        )
+        .bind(&claim.credential)
+        .bind(&claim.key)
+        .bind(now - IDEMPOTENCY_WINDOW_MS)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(r) = existing {
+            let status: Option<i64> = r.get("response_status");
+            let body: Option<String> = r.get("response_body");
+            return Ok(AcceptOutcome::Existing(IdempotencyRecord {
+                request_hash: r.get("request_hash"),
+                message_uuid: parse_uuid(r.get("message_uuid"))?,
+                response: status.zip(body).map(|(s, b)| StoredResponse {
+                    status: s as u16,
+                    body: b,
+                }),
+            }));
+        }
+        sqlx::query(
+            "INSERT OR REPLACE INTO idempotency_keys (credential, key, request_hash, message_uuid, response_status, response_body, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&claim.credential)
+        .bind(&claim.key)
+        .bind(&claim.request_hash)
+        .bind(message.uuid.to_string())
+        .bind(claim.response.as_ref().map(|r| i64::from(r.status)))
+        .bind(claim.response.as_ref().map(|r| r.body.clone()))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    insert_message(conn, message).await?;
+    if let Some(job) = job {
+        sqlx::query(
+            "INSERT INTO delivery_jobs (message_uuid, due_at, attempts, lease_id, lease_expires_at) VALUES ($1, $2, 0, $3, $4)",
+        )
+        .bind(message.uuid.to_string())
+        .bind(ms(job.due_at))
+        .bind(job.lease.map(|l| l.id.to_string()))
+        .bind(job.lease.map(|l| ms(l.expires_at)))
+        .execute(&mut *conn)
+        .await?;
+    }
+    if let Some(t) = thread {
+        let sql = if t.delegate {
+            "INSERT INTO threads (department_uuid, customer_uuid, owner_user_uuid, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (department_uuid, customer_uuid) DO UPDATE SET owner_user_uuid = excluded.owner_user_uuid, updated_at = excluded.updated_at"
+        } else {
+            "INSERT INTO threads (department_uuid, customer_uuid, owner_user_uuid, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (department_uuid, customer_uuid) DO UPDATE SET updated_at = excluded.updated_at"
+        };
+        sqlx::query(sql)
+            .bind(t.department_uuid.to_string())
+            .bind(t.customer_uuid.to_string())
+            .bind(t.user_uuid.to_string())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(AcceptOutcome::Accepted)
 }

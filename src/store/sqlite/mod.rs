@@ -9,6 +9,7 @@ mod compliance;
 mod credentials;
 mod customers;
 mod directory;
+mod group_commit;
 mod messages;
 
 use std::str::FromStr;
@@ -27,6 +28,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Accepted messages are written in batches, one fsync for many.
+    accepts: group_commit::GroupCommit,
 }
 
 impl SqliteStore {
@@ -50,7 +53,12 @@ impl SqliteStore {
                 .connect_with(options.read_only(true))
                 .await?
         };
-        Ok(Self { writer, reader })
+        let accepts = group_commit::GroupCommit::start(writer.clone());
+        Ok(Self {
+            writer,
+            reader,
+            accepts,
+        })
     }
 
     async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {

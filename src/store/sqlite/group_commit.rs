@@ -1,0 +1,119 @@
+//! Group commit for accepted messages. SQLite has one writer and every commit costs an fsync
+//! (`synchronous = FULL`), so one transaction per send caps acceptance at the disk's fsync
+//! rate. Instead, one task takes the accepts waiting in its channel — as many as have queued
+//! up while the previous batch was being committed — and writes them in one transaction, each
+//! in a savepoint of its own; every caller is answered only once that transaction is durable.
+//! A failing message rolls back its own savepoint and fails alone.
+
+use sqlx::{Acquire, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+
+use super::messages::accept_in;
+use crate::domain::message::Message;
+use crate::store::{AcceptOutcome, IdempotencyClaim, NewJob, StoreError, StoreResult, ThreadOwner};
+
+/// The most accepts one transaction carries.
+const MAX_BATCH: usize = 256;
+
+struct Accept {
+    message: Message,
+    job: Option<NewJob>,
+    claim: Option<IdempotencyClaim>,
+    thread: Option<ThreadOwner>,
+    reply: oneshot::Sender<StoreResult<AcceptOutcome>>,
+}
+
+#[derive(Clone)]
+pub(super) struct GroupCommit {
+    queue: mpsc::Sender<Accept>,
+}
+
+impl GroupCommit {
+    /// Starts the committing task on `writer`; it ends when the last handle is dropped.
+    pub(super) fn start(writer: SqlitePool) -> Self {
+        let (queue, waiting) = mpsc::channel(MAX_BATCH * 4);
+        tokio::spawn(run(writer, waiting));
+        Self { queue }
+    }
+
+    /// Accepts one message; returns once it is durable (or refused).
+    pub(super) async fn accept(
+        &self,
+        message: Message,
+        job: Option<NewJob>,
+        claim: Option<IdempotencyClaim>,
+        thread: Option<ThreadOwner>,
+    ) -> StoreResult<AcceptOutcome> {
+        let (reply, answer) = oneshot::channel();
+        let request = Accept {
+            message,
+            job,
+            claim,
+            thread,
+            reply,
+        };
+        self.queue
+            .send(request)
+            .await
+            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the SQLite writer stopped mid-commit".into()))?
+    }
+}
+
+async fn run(writer: SqlitePool, mut waiting: mpsc::Receiver<Accept>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        commit(&writer, std::mem::take(&mut batch)).await;
+        metrics::counter!("herald_sqlite_group_commits_total").increment(1);
+    }
+}
+
+async fn commit(writer: &SqlitePool, batch: Vec<Accept>) {
+    let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(batch, &e),
+    };
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for a in &batch {
+        let outcome = async {
+            let mut savepoint = tx.begin().await?;
+            let outcome = accept_in(
+                &mut savepoint,
+                &a.message,
+                a.job,
+                a.claim.as_ref(),
+                a.thread,
+            )
+            .await;
+            match outcome {
+                Ok(o) => {
+                    savepoint.commit().await?;
+                    Ok(o)
+                }
+                Err(e) => {
+                    savepoint.rollback().await?;
+                    Err(e)
+                }
+            }
+        }
+        .await;
+        outcomes.push(outcome);
+    }
+    if let Err(e) = tx.commit().await {
+        return fail_all(batch, &e);
+    }
+    for (a, outcome) in batch.into_iter().zip(outcomes) {
+        let _ = a.reply.send(outcome);
+    }
+}
+
+fn fail_all(batch: Vec<Accept>, e: &sqlx::Error) {
+    tracing::error!(error = %e, messages = batch.len(), "group commit failed");
+    for a in batch {
+        let _ = a
+            .reply
+            .send(Err(StoreError::Unavailable(format!("commit failed: {e}"))));
+    }
+}
