@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::{self, Deliverer};
 use crate::providers::Providers;
-use crate::store::{self, Store, Wakeups};
+use crate::store::{self, CachedStore, Store, Wakeups};
 
 pub struct Application {
     listener: TcpListener,
@@ -64,6 +64,8 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let settings = Arc::new(settings);
+        // Directory rows are served from memory from here on (src/store/cached).
+        let store: Arc<dyn Store> = Arc::new(CachedStore::new(store));
         let providers = Providers::from_settings(&settings, store.clone())?;
         let wakeups = Wakeups::default();
         let deliverer = Deliverer::new(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -17,10 +17,12 @@ use crate::domain::directory::{Dealer, Department, User};
 use crate::domain::optout::{OptEvent, OptSource, OptStatus};
 use crate::domain::{EmailAddress, PhoneNumber};
 
+mod cached;
 pub mod messages;
 pub mod postgres;
 pub mod sqlite;
 
+pub use cached::CachedStore;
 pub use messages::*;
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -123,13 +125,76 @@ pub trait Lifecycle: Send + Sync + 'static {
     /// Backends shared by several processes override it; workers also poll, so a backend
     /// without a wake-up channel only adds latency, never loses work.
     async fn relay_wakeups(&self, _wakeups: Wakeups, _shutdown: CancellationToken) {}
+    /// Tells the other processes sharing this database that `change` happened, so their
+    /// caches drop their copies (relayed to them through [`Wakeups::changes`]). Backends
+    /// without other processes to tell keep the default.
+    async fn announce(&self, _change: Change) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
-/// The in-process signals that wake idle workers.
-#[derive(Clone, Default)]
+/// The in-process signals that wake idle workers, and the changes other processes announce.
+#[derive(Clone)]
 pub struct Wakeups {
     pub jobs: Arc<Notify>,
     pub callbacks: Arc<Notify>,
+    pub changes: broadcast::Sender<Change>,
+}
+
+impl Default for Wakeups {
+    fn default() -> Self {
+        Self {
+            jobs: Arc::default(),
+            callbacks: Arc::default(),
+            changes: broadcast::channel(1024).0,
+        }
+    }
+}
+
+/// A directory row some process changed: every process's cache drops its copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Department(Uuid),
+    User(Uuid),
+    Customer(Uuid),
+    /// Several customers of one dealer (an address's flags changed wherever it is registered).
+    DealerCustomers(Uuid),
+    /// The lock on one customer.
+    Lock(Uuid),
+    /// Anything may have changed (notifications were missed).
+    Everything,
+}
+
+impl Change {
+    /// The text sent between processes: `kind:uuid`.
+    pub fn to_payload(self) -> String {
+        match self {
+            Change::Department(u) => format!("department:{u}"),
+            Change::User(u) => format!("user:{u}"),
+            Change::Customer(u) => format!("customer:{u}"),
+            Change::DealerCustomers(u) => format!("dealer-customers:{u}"),
+            Change::Lock(u) => format!("lock:{u}"),
+            Change::Everything => "everything".into(),
+        }
+    }
+
+    /// Reads a payload; anything unreadable means "assume everything changed".
+    pub fn from_payload(payload: &str) -> Change {
+        let Some((kind, uuid)) = payload.split_once(':') else {
+            return Change::Everything;
+        };
+        let Ok(uuid) = Uuid::parse_str(uuid) else {
+            return Change::Everything;
+        };
+        match kind {
+            "department" => Change::Department(uuid),
+            "user" => Change::User(uuid),
+            "customer" => Change::Customer(uuid),
+            "dealer-customers" => Change::DealerCustomers(uuid),
+            "lock" => Change::Lock(uuid),
+            _ => Change::Everything,
+        }
+    }
 }
 
 #[async_trait]

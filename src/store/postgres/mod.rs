@@ -23,7 +23,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use super::{Lifecycle, StoreError, StoreResult, Wakeups};
+use super::{Change, Lifecycle, StoreError, StoreResult, Wakeups};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -36,6 +36,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Channels `NOTIFY` uses to wake other processes' workers.
 const JOBS_CHANNEL: &str = "herald_jobs";
 const CALLBACKS_CHANNEL: &str = "herald_callbacks";
+/// The channel directory changes are announced on, so other processes' caches drop copies.
+const DIRECTORY_CHANNEL: &str = "herald_directory";
 
 pub struct PgStore {
     pool: PgPool,
@@ -69,6 +71,15 @@ impl Lifecycle for PgStore {
 
     async fn relay_wakeups(&self, wakeups: Wakeups, shutdown: CancellationToken) {
         wakeups::relay(self.options.clone(), wakeups, shutdown).await;
+    }
+
+    async fn announce(&self, change: Change) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(DIRECTORY_CHANNEL)
+            .bind(change.to_payload())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Wakes this process's idle workers when any process queues work: the store's writes
 //! `NOTIFY` a channel in the transaction that queues the work (so the signal goes out on
 //! commit, never for work that was rolled back), and this relay `LISTEN`s on both channels.
+//! It also relays announced directory changes, so this process's cache drops stale copies.
 //!
 //! Notifications are only a shortcut: workers also poll, so a listener that is down (or a
 //! notification lost while it reconnects) delays work by at most one poll interval.
@@ -10,8 +11,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use tokio_util::sync::CancellationToken;
 
-use super::{ACQUIRE_TIMEOUT, CALLBACKS_CHANNEL, JOBS_CHANNEL};
-use crate::store::Wakeups;
+use super::{ACQUIRE_TIMEOUT, CALLBACKS_CHANNEL, DIRECTORY_CHANNEL, JOBS_CHANNEL};
+use crate::store::{Change, Wakeups};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -57,7 +58,7 @@ async fn listen(
         .await?;
     let mut listener = PgListener::connect_with(&pool).await?;
     listener
-        .listen_all([JOBS_CHANNEL, CALLBACKS_CHANNEL])
+        .listen_all([JOBS_CHANNEL, CALLBACKS_CHANNEL, DIRECTORY_CHANNEL])
         .await?;
     *backoff = FIRST_BACKOFF;
     // Work queued while nobody listened would otherwise wait for a poll.
@@ -70,6 +71,9 @@ async fn listen(
         match received {
             Some(n) if n.channel() == JOBS_CHANNEL => wakeups.jobs.notify_one(),
             Some(n) if n.channel() == CALLBACKS_CHANNEL => wakeups.callbacks.notify_one(),
+            Some(n) if n.channel() == DIRECTORY_CHANNEL => {
+                let _ = wakeups.changes.send(Change::from_payload(n.payload()));
+            }
             Some(_) => {}
             // The connection dropped and was re-established: anything sent meanwhile is lost.
             None => wake_all(wakeups),
@@ -77,7 +81,9 @@ async fn listen(
     }
 }
 
+/// After a gap in listening: work may be waiting and directory rows may have changed.
 fn wake_all(wakeups: &Wakeups) {
     wakeups.jobs.notify_one();
     wakeups.callbacks.notify_one();
+    let _ = wakeups.changes.send(Change::Everything);
 }

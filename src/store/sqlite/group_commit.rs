@@ -1,13 +1,17 @@
 //! Group commit for accepted messages. SQLite has one writer and every commit costs an fsync
 //! (`synchronous = FULL`), so one transaction per send caps acceptance at the disk's fsync
 //! rate. Instead, one task takes the accepts waiting in its channel — as many as have queued
-//! up while the previous batch was being committed — and writes them in one transaction, each
-//! in a savepoint of its own; every caller is answered only once that transaction is durable.
-//! A failing message rolls back its own savepoint and fails alone.
+//! up while the previous batch was being committed — and writes them in one transaction;
+//! every caller is answered only once that transaction is durable.
+//! All messages without an idempotency key go in with one statement per table
+//! (`accept_many`); should that fail, they are written again one by one, each in a savepoint
+//! of its own, so a failing message rolls back alone and fails alone. Messages with a key are
+//! always written one by one: each first looks for an earlier use of its key.
 
-use sqlx::{Acquire, SqlitePool};
+use sqlx::{Acquire, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
+use super::accept_many::{Accepted, accept_many_in};
 use super::messages::accept_in;
 use crate::domain::message::Message;
 use crate::store::{AcceptOutcome, IdempotencyClaim, NewJob, StoreError, StoreResult, ThreadOwner};
@@ -75,37 +79,76 @@ async fn commit(writer: &SqlitePool, batch: Vec<Accept>) {
         Ok(tx) => tx,
         Err(e) => return fail_all(batch, &e),
     };
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for a in &batch {
-        let outcome = async {
-            let mut savepoint = tx.begin().await?;
-            let outcome = accept_in(
-                &mut savepoint,
-                &a.message,
-                a.job,
-                a.claim.as_ref(),
-                a.thread,
-            )
-            .await;
-            match outcome {
-                Ok(o) => {
-                    savepoint.commit().await?;
-                    Ok(o)
-                }
-                Err(e) => {
-                    savepoint.rollback().await?;
-                    Err(e)
-                }
+    let mut outcomes: Vec<Option<StoreResult<AcceptOutcome>>> =
+        batch.iter().map(|_| None).collect();
+    for (a, outcome) in batch.iter().zip(outcomes.iter_mut()) {
+        if a.claim.is_some() {
+            *outcome = Some(accept_alone(&mut tx, a).await);
+        }
+    }
+    let plain: Vec<Accepted> = batch
+        .iter()
+        .filter(|a| a.claim.is_none())
+        .map(|a| Accepted {
+            message: &a.message,
+            job: a.job,
+            thread: a.thread,
+        })
+        .collect();
+    if !plain.is_empty() && !accept_together(&mut tx, &plain).await {
+        for (a, outcome) in batch.iter().zip(outcomes.iter_mut()) {
+            if a.claim.is_none() {
+                *outcome = Some(accept_alone(&mut tx, a).await);
             }
         }
-        .await;
-        outcomes.push(outcome);
     }
+    drop(plain);
     if let Err(e) = tx.commit().await {
         return fail_all(batch, &e);
     }
     for (a, outcome) in batch.into_iter().zip(outcomes) {
-        let _ = a.reply.send(outcome);
+        let _ = a.reply.send(outcome.unwrap_or(Ok(AcceptOutcome::Accepted)));
+    }
+}
+
+/// The fast path: all in one savepoint; false (and nothing written) if any row failed.
+async fn accept_together(tx: &mut SqliteConnection, plain: &[Accepted<'_>]) -> bool {
+    let result = async {
+        let mut savepoint = tx.begin().await?;
+        match accept_many_in(&mut savepoint, plain).await {
+            Ok(()) => {
+                savepoint.commit().await?;
+                Ok(())
+            }
+            Err(e) => {
+                savepoint.rollback().await?;
+                Err(e)
+            }
+        }
+    }
+    .await;
+    match result {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, messages = plain.len(), "batch insert failed; writing one by one");
+            false
+        }
+    }
+}
+
+/// One message in a savepoint of its own: it fails alone.
+async fn accept_alone(tx: &mut SqliteConnection, a: &Accept) -> StoreResult<AcceptOutcome> {
+    let mut savepoint = tx.begin().await?;
+    let outcome = accept_in(&mut savepoint, &a.message, a.job, a.claim.as_ref(), a.thread).await;
+    match outcome {
+        Ok(o) => {
+            savepoint.commit().await?;
+            Ok(o)
+        }
+        Err(e) => {
+            savepoint.rollback().await?;
+            Err(e)
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! same file (`herald demo` next to `herald serve`) waits its turn too. Reads use their own
 //! pool and never block on writers.
 
+mod accept_many;
 mod compliance;
 mod credentials;
 mod customers;

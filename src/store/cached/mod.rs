@@ -1,0 +1,476 @@
+//! The directory served from memory. Every send and every delivery step reads a department, a
+//! user, a customer and the customer's lock; reading them from the database each time costs
+//! more than the rest of the request. [`CachedStore`] wraps a backend and keeps copies of those
+//! four for a short time ([`TTL`]):
+//!
+//! - a write through this process drops the copy at once, before the write returns;
+//! - a write by another process reaches this one as an announced [`Change`] (PostgreSQL's
+//!   `NOTIFY`), and a missed announcement (a dropped listener) clears everything;
+//! - a row read while a write to the same kind of row was in flight is not kept;
+//! - writes by processes that announce nothing (a second process on one SQLite file, such as
+//!   `herald demo`) are seen within [`TTL`].
+//!
+//! Only rows that exist are kept (a department created a moment ago is never "not found"),
+//! except locks, whose absence is the common case: "no lock" is kept like a lock is.
+//! Everything else passes straight through to the backend.
+
+mod map;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use self::map::TtlMap;
+use super::*;
+use crate::domain::credential::Credential;
+use crate::domain::customer::{ContactOrigin, Customer};
+use crate::domain::directory::{Dealer, Department, User};
+use crate::domain::message::{Message, MessageError, MessageStatus};
+use crate::domain::optout::OptStatus;
+use crate::domain::{EmailAddress, PhoneNumber};
+
+/// How long a copy is served without asking the database again.
+pub const TTL: Duration = Duration::from_secs(1);
+/// The most rows of one kind kept; past it, expired rows go, then all.
+const CAPACITY: usize = 50_000;
+
+pub struct CachedStore {
+    inner: Arc<dyn Store>,
+    departments: TtlMap<Uuid, Department>,
+    users: TtlMap<Uuid, User>,
+    customers: TtlMap<Uuid, Customer>,
+    locks: TtlMap<Uuid, Option<CustomerLock>>,
+}
+
+impl CachedStore {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        Self {
+            inner,
+            departments: TtlMap::new(TTL, CAPACITY),
+            users: TtlMap::new(TTL, CAPACITY),
+            customers: TtlMap::new(TTL, CAPACITY),
+            locks: TtlMap::new(TTL, CAPACITY),
+        }
+    }
+
+    /// Drops what `change` made stale.
+    pub fn forget(&self, change: Change) {
+        match change {
+            Change::Department(u) => self.departments.invalidate(&u),
+            Change::User(u) => self.users.invalidate(&u),
+            Change::Customer(u) => self.customers.invalidate(&u),
+            Change::DealerCustomers(_) => self.customers.clear(),
+            Change::Lock(u) => self.locks.invalidate(&u),
+            Change::Everything => {
+                self.departments.clear();
+                self.users.clear();
+                self.customers.clear();
+                self.locks.clear();
+            }
+        }
+    }
+
+    /// Drops this process's copy, then tells the other processes. A failed announcement is
+    /// logged: the others then see the change within [`TTL`].
+    async fn changed(&self, change: Change) {
+        self.forget(change);
+        if let Err(e) = self.inner.announce(change).await {
+            tracing::warn!(error = %e, ?change, "could not announce a directory change");
+        }
+    }
+
+    async fn apply_announcements(&self, wakeups: &Wakeups) {
+        let mut changes = wakeups.changes.subscribe();
+        loop {
+            match changes.recv().await {
+                Ok(change) => self.forget(change),
+                Err(RecvError::Lagged(_)) => self.forget(Change::Everything),
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Lifecycle for CachedStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        self.inner.migrate().await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+
+    async fn relay_wakeups(&self, wakeups: Wakeups, shutdown: CancellationToken) {
+        let apply = async {
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = self.apply_announcements(&wakeups) => {}
+            }
+        };
+        tokio::join!(
+            self.inner.relay_wakeups(wakeups.clone(), shutdown.clone()),
+            apply
+        );
+    }
+
+    async fn announce(&self, change: Change) -> StoreResult<()> {
+        self.inner.announce(change).await
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for CachedStore {
+    async fn insert_dealer(&self, dealer: &Dealer) -> StoreResult<()> {
+        self.inner.insert_dealer(dealer).await
+    }
+
+    async fn dealer(&self, uuid: Uuid) -> StoreResult<Option<Dealer>> {
+        self.inner.dealer(uuid).await
+    }
+
+    async fn insert_department(
+        &self,
+        department: &Department,
+        default_user: &User,
+    ) -> StoreResult<()> {
+        self.inner
+            .insert_department(department, default_user)
+            .await
+    }
+
+    async fn department(&self, uuid: Uuid) -> StoreResult<Option<Department>> {
+        if let Some(d) = self.departments.get(&uuid) {
+            return Ok(Some(d));
+        }
+        let generation = self.departments.generation();
+        let found = self.inner.department(uuid).await?;
+        if let Some(d) = &found {
+            self.departments
+                .insert_unless_changed(generation, uuid, d.clone());
+        }
+        Ok(found)
+    }
+
+    async fn update_department(&self, department: &Department) -> StoreResult<()> {
+        let result = self.inner.update_department(department).await;
+        self.changed(Change::Department(department.uuid)).await;
+        result
+    }
+
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        self.inner.insert_user(user).await
+    }
+
+    async fn user(&self, uuid: Uuid) -> StoreResult<Option<User>> {
+        if let Some(u) = self.users.get(&uuid) {
+            return Ok(Some(u));
+        }
+        let generation = self.users.generation();
+        let found = self.inner.user(uuid).await?;
+        if let Some(u) = &found {
+            self.users.insert_unless_changed(generation, uuid, u.clone());
+        }
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl CredentialStore for CachedStore {
+    async fn put_credential(
+        &self,
+        credential: &Credential,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.inner.put_credential(credential, now).await
+    }
+
+    async fn credential(&self, username: &str) -> StoreResult<Option<Credential>> {
+        self.inner.credential(username).await
+    }
+
+    async fn revoke_credential(&self, username: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        self.inner.revoke_credential(username, now).await
+    }
+}
+
+#[async_trait]
+impl CustomerStore for CachedStore {
+    async fn save_customer(
+        &self,
+        customer: &Customer,
+        origin: ContactOrigin,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let result = self.inner.save_customer(customer, origin, now).await;
+        self.changed(Change::Customer(customer.uuid)).await;
+        result
+    }
+
+    async fn customer(&self, dealer: Uuid, uuid: Uuid) -> StoreResult<Option<Customer>> {
+        if let Some(c) = self.customers.get(&uuid) {
+            return Ok((c.dealer_uuid == dealer).then_some(c));
+        }
+        let generation = self.customers.generation();
+        let found = self.inner.customer(dealer, uuid).await?;
+        if let Some(c) = &found {
+            self.customers
+                .insert_unless_changed(generation, uuid, c.clone());
+        }
+        Ok(found)
+    }
+
+    async fn customer_by_key(&self, dealer: Uuid, key: &str) -> StoreResult<Option<Customer>> {
+        self.inner.customer_by_key(dealer, key).await
+    }
+
+    async fn search_customers(
+        &self,
+        dealer: Uuid,
+        query: &CustomerQuery,
+    ) -> StoreResult<Vec<Customer>> {
+        self.inner.search_customers(dealer, query).await
+    }
+
+    async fn set_ok_to_email(
+        &self,
+        dealer: Uuid,
+        email: &EmailAddress,
+        ok: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let result = self.inner.set_ok_to_email(dealer, email, ok, now).await;
+        self.changed(Change::DealerCustomers(dealer)).await;
+        result
+    }
+
+    async fn email_flags(
+        &self,
+        dealer: Uuid,
+        email: &EmailAddress,
+    ) -> StoreResult<Vec<EmailFlags>> {
+        self.inner.email_flags(dealer, email).await
+    }
+}
+
+#[async_trait]
+impl ComplianceStore for CachedStore {
+    async fn opt_status(&self, dealer: Uuid, phone: &PhoneNumber) -> StoreResult<OptStatus> {
+        self.inner.opt_status(dealer, phone).await
+    }
+
+    async fn apply_opt_changes(
+        &self,
+        dealer: Uuid,
+        changes: &[OptChange<'_>],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<OptStatus>> {
+        self.inner.apply_opt_changes(dealer, changes, now).await
+    }
+
+    async fn claim_optin_request(
+        &self,
+        dealer: Uuid,
+        phone: &PhoneNumber,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.inner.claim_optin_request(dealer, phone, now).await
+    }
+
+    async fn opt_history(
+        &self,
+        dealer: Uuid,
+        phone: &PhoneNumber,
+    ) -> StoreResult<Vec<OptHistoryEntry>> {
+        self.inner.opt_history(dealer, phone).await
+    }
+
+    async fn lock_customer(
+        &self,
+        lock: &CustomerLock,
+        now: OffsetDateTime,
+    ) -> StoreResult<LockOutcome> {
+        let result = self.inner.lock_customer(lock, now).await;
+        self.changed(Change::Lock(lock.customer_uuid)).await;
+        result
+    }
+
+    async fn unlock_customer(
+        &self,
+        customer: Uuid,
+        user: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<UnlockOutcome> {
+        let result = self.inner.unlock_customer(customer, user, now).await;
+        self.changed(Change::Lock(customer)).await;
+        result
+    }
+
+    async fn customer_lock(
+        &self,
+        customer: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<CustomerLock>> {
+        // A kept lock is checked against `now`: it may have expired since it was read.
+        // A kept "no lock" stays true until a write, which drops it.
+        if let Some(lock) = self.locks.get(&customer) {
+            return Ok(lock.filter(|l| l.expires_at > now));
+        }
+        let generation = self.locks.generation();
+        let found = self.inner.customer_lock(customer, now).await?;
+        self.locks
+            .insert_unless_changed(generation, customer, found.clone());
+        Ok(found)
+    }
+
+    async fn add_to_blacklist(
+        &self,
+        dealer: Uuid,
+        emails: &[EmailAddress],
+        domains: &[String],
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.inner
+            .add_to_blacklist(dealer, emails, domains, now)
+            .await
+    }
+
+    async fn is_blacklisted(&self, dealer: Uuid, email: &EmailAddress) -> StoreResult<bool> {
+        self.inner.is_blacklisted(dealer, email).await
+    }
+}
+
+#[async_trait]
+impl MessageStore for CachedStore {
+    async fn accept_message(
+        &self,
+        message: &Message,
+        job: Option<NewJob>,
+        idempotency: Option<&IdempotencyClaim>,
+        thread: Option<ThreadOwner>,
+    ) -> StoreResult<AcceptOutcome> {
+        self.inner
+            .accept_message(message, job, idempotency, thread)
+            .await
+    }
+
+    async fn complete_idempotency(
+        &self,
+        credential: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> StoreResult<()> {
+        self.inner
+            .complete_idempotency(credential, key, response)
+            .await
+    }
+
+    async fn message(&self, uuid: Uuid) -> StoreResult<Option<Message>> {
+        self.inner.message(uuid).await
+    }
+
+    async fn thread(
+        &self,
+        department: Uuid,
+        customer: Uuid,
+        before: Option<ThreadCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        self.inner.thread(department, customer, before, limit).await
+    }
+
+    async fn thread_owner(&self, department: Uuid, customer: Uuid) -> StoreResult<Option<Uuid>> {
+        self.inner.thread_owner(department, customer).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedJob>> {
+        self.inner.claim_jobs(now, lease_for, limit).await
+    }
+
+    async fn finish_job(
+        &self,
+        job: &ClaimedJob,
+        update: MessageUpdate,
+        attempt: Option<AttemptRecord>,
+        next: JobNext,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.inner.finish_job(job, update, attempt, next, now).await
+    }
+
+    async fn apply_receipt(
+        &self,
+        message: Uuid,
+        status: MessageStatus,
+        error: Option<MessageError>,
+        callback: Option<NewCallback>,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.inner
+            .apply_receipt(message, status, error, callback, now)
+            .await
+    }
+
+    async fn message_by_provider_id(
+        &self,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<Message>> {
+        self.inner.message_by_provider_id(provider_message_id).await
+    }
+
+    async fn attempts(&self, message: Uuid) -> StoreResult<Vec<AttemptRecord>> {
+        self.inner.attempts(message).await
+    }
+
+    async fn queue_depth(&self) -> StoreResult<u64> {
+        self.inner.queue_depth().await
+    }
+
+    async fn claim_callbacks(
+        &self,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedCallback>> {
+        self.inner.claim_callbacks(now, lease_for, limit).await
+    }
+
+    async fn finish_callback(
+        &self,
+        callback: &ClaimedCallback,
+        result: CallbackResult,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.inner.finish_callback(callback, result, now).await
+    }
+
+    async fn callbacks(&self, message: Uuid) -> StoreResult<Vec<CallbackRecord>> {
+        self.inner.callbacks(message).await
+    }
+
+    async fn reserve_send(&self, reservation: &SendReservation<'_>) -> StoreResult<Reservation> {
+        self.inner.reserve_send(reservation).await
+    }
+
+    async fn record_outbox(&self, entry: &OutboxEntry) -> StoreResult<()> {
+        self.inner.record_outbox(entry).await
+    }
+
+    async fn outbox(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        self.inner.outbox(limit).await
+    }
+
+    async fn departments_by_sender(&self, number: &PhoneNumber) -> StoreResult<Vec<Department>> {
+        self.inner.departments_by_sender(number).await
+    }
+}
