@@ -1,6 +1,7 @@
 //! One conformance suite for every store backend: the same tests, the same expectations.
 //! Each backend gets a fresh database per test.
 
+mod cache;
 #[path = "../support/postgres.rs"]
 mod postgres_support;
 mod suite;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 
 use herald::store::postgres::PgStore;
 use herald::store::sqlite::SqliteStore;
-use herald::store::{Lifecycle, Store};
+use herald::store::{CachedStore, Lifecycle, Store};
 
 /// A fresh, migrated SQLite store in its own temporary directory.
 pub async fn sqlite_store() -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
@@ -28,6 +29,12 @@ pub async fn postgres_store() -> Option<(Arc<dyn Store>, postgres_support::DropG
     let store = PgStore::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     Some((Arc::new(store), guard))
+}
+
+/// A backend behind the directory cache, which must change nothing the suite can see.
+pub async fn cached<G>(made: Option<(Arc<dyn Store>, G)>) -> Option<(Arc<dyn Store>, G)> {
+    let (store, guard) = made?;
+    Some((Arc::new(CachedStore::new(store)) as Arc<dyn Store>, guard))
 }
 
 /// Instantiates the tests listed for one backend. Multi-threaded, so the concurrency tests
@@ -83,6 +90,7 @@ macro_rules! every_test {
                 an_optin_request_is_claimed_once_a_day_only_for_undecided_numbers,
                 an_optin_releases_the_messages_waiting_for_it_in_order,
                 a_failing_accept_fails_alone_among_concurrent_ones,
+                concurrent_accepts_for_one_thread_all_land,
             ]
         );
     };
@@ -90,3 +98,8 @@ macro_rules! every_test {
 
 every_test!(sqlite, crate::sqlite_store());
 every_test!(postgres, crate::postgres_store());
+every_test!(cached_sqlite, crate::cached(crate::sqlite_store().await));
+every_test!(
+    cached_postgres,
+    crate::cached(crate::postgres_store().await)
+);

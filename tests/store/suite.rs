@@ -1418,3 +1418,65 @@ pub async fn a_failing_accept_fails_alone_among_concurrent_ones(store: &Arc<dyn 
         }
     }
 }
+
+pub async fn concurrent_accepts_for_one_thread_all_land(store: &Arc<dyn Store>) {
+    use herald::store::{NewJob, ThreadOwner};
+    let dealer = dealer(store.as_ref()).await;
+    let department = department(store.as_ref(), &dealer).await;
+    let customer = Uuid::new_v4();
+    let t0 = now();
+    // Forty accepts at once for one thread (on SQLite they share multi-row inserts): the
+    // default associate's (not delegating) and three others' (delegating) interleaved.
+    let delegates: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+    let racers: Vec<_> = (0..40)
+        .map(|i| {
+            let store = store.clone();
+            let m = message(&dealer, &department, t0);
+            let delegate = i % 2 == 1;
+            let thread = ThreadOwner {
+                department_uuid: department.uuid,
+                customer_uuid: customer,
+                user_uuid: if delegate {
+                    delegates[i % 3]
+                } else {
+                    department.default_user_uuid
+                },
+                delegate,
+            };
+            let job = NewJob {
+                due_at: t0,
+                lease: None,
+            };
+            tokio::spawn(async move {
+                store
+                    .accept_message(&m, Some(job), None, Some(thread))
+                    .await
+                    .map(|_| m.uuid)
+            })
+        })
+        .collect();
+    let mut accepted = Vec::new();
+    for racer in racers {
+        accepted.push(racer.await.unwrap().expect("accepted"));
+    }
+    for uuid in &accepted {
+        assert!(store.message(*uuid).await.unwrap().is_some(), "stored");
+    }
+    let jobs = store
+        .claim_jobs(t0, StdDuration::from_secs(60), 100)
+        .await
+        .unwrap();
+    let mut claimed: Vec<Uuid> = jobs.iter().map(|j| j.message_uuid).collect();
+    claimed.sort();
+    accepted.sort();
+    assert_eq!(claimed, accepted, "every message has its job");
+    let owner = store
+        .thread_owner(department.uuid, customer)
+        .await
+        .unwrap()
+        .expect("the thread exists");
+    assert!(
+        delegates.contains(&owner),
+        "a delegating sender owns the thread, not the default associate"
+    );
+}

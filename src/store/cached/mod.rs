@@ -49,12 +49,17 @@ pub struct CachedStore {
 
 impl CachedStore {
     pub fn new(inner: Arc<dyn Store>) -> Self {
+        Self::with_ttl(inner, TTL)
+    }
+
+    /// With copies kept for `ttl` (tests make it long, so only invalidation can refresh them).
+    pub fn with_ttl(inner: Arc<dyn Store>, ttl: Duration) -> Self {
         Self {
             inner,
-            departments: TtlMap::new(TTL, CAPACITY),
-            users: TtlMap::new(TTL, CAPACITY),
-            customers: TtlMap::new(TTL, CAPACITY),
-            locks: TtlMap::new(TTL, CAPACITY),
+            departments: TtlMap::new(ttl, CAPACITY),
+            users: TtlMap::new(ttl, CAPACITY),
+            customers: TtlMap::new(ttl, CAPACITY),
+            locks: TtlMap::new(ttl, CAPACITY),
         }
     }
 
@@ -139,9 +144,7 @@ impl DirectoryStore for CachedStore {
         department: &Department,
         default_user: &User,
     ) -> StoreResult<()> {
-        self.inner
-            .insert_department(department, default_user)
-            .await
+        self.inner.insert_department(department, default_user).await
     }
 
     async fn department(&self, uuid: Uuid) -> StoreResult<Option<Department>> {
@@ -174,7 +177,8 @@ impl DirectoryStore for CachedStore {
         let generation = self.users.generation();
         let found = self.inner.user(uuid).await?;
         if let Some(u) = &found {
-            self.users.insert_unless_changed(generation, uuid, u.clone());
+            self.users
+                .insert_unless_changed(generation, uuid, u.clone());
         }
         Ok(found)
     }

@@ -3,7 +3,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, PgPool, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -24,7 +24,7 @@ const IDEMPOTENCY_WINDOW: time::Duration = time::Duration::hours(24);
 
 const FINAL_STATUSES: &str = "('DELIVERED', 'UNDELIVERED', 'FAILED', 'EXPIRED')";
 
-const MESSAGE_COLUMNS: &str = "uuid, dealer_uuid, department_uuid, customer_uuid, user_uuid, credential, direction, protocol, purpose, is_manual, body, subject, recipient, cc, bcc, options, override_optout, callback_url, callback_metadata, request_uuid, status, error_code, error_description, warnings, provider_message_id, composed_body, sender, created_at, updated_at";
+pub(super) const MESSAGE_COLUMNS: &str = "uuid, dealer_uuid, department_uuid, customer_uuid, user_uuid, credential, direction, protocol, purpose, is_manual, body, subject, recipient, cc, bcc, options, override_optout, callback_url, callback_metadata, request_uuid, status, error_code, error_description, warnings, provider_message_id, composed_body, sender, created_at, updated_at";
 
 fn message_from_row(r: &PgRow) -> StoreResult<Message> {
     let direction: String = r.try_get("direction")?;
@@ -151,7 +151,7 @@ async fn insert_callbacks(
 
 /// Wakes the workers of every process listening on `channel` once the transaction commits
 /// (and never if it rolls back).
-async fn notify(conn: &mut PgConnection, channel: &'static str) -> StoreResult<()> {
+pub(super) async fn notify(conn: &mut PgConnection, channel: &'static str) -> StoreResult<()> {
     sqlx::query("SELECT pg_notify($1, '')")
         .bind(channel)
         .execute(conn)
@@ -172,92 +172,12 @@ impl MessageStore for PgStore {
         idempotency: Option<&IdempotencyClaim>,
         thread: Option<ThreadOwner>,
     ) -> StoreResult<AcceptOutcome> {
-        let now = at(message.created_at);
-        let mut tx = self.pool.begin().await?;
-        if let Some(claim) = idempotency {
-            // The key's unique index decides between racing requests on any node: the second
-            // insert waits for the first transaction and then conflicts. A key past its window
-            // is taken over in the same statement; a live one is left alone (but locked, so
-            // the read below sees the record that won).
-            let claimed = sqlx::query(
-                "INSERT INTO idempotency_keys (credential, key, request_hash, message_uuid, response_status, response_body, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (credential, key) DO UPDATE SET request_hash = excluded.request_hash,
-                     message_uuid = excluded.message_uuid, response_status = excluded.response_status,
-                     response_body = excluded.response_body, created_at = excluded.created_at
-                 WHERE idempotency_keys.created_at <= $8
-                 RETURNING 1",
-            )
-            .bind(&claim.credential)
-            .bind(&claim.key)
-            .bind(&claim.request_hash)
-            .bind(message.uuid)
-            .bind(claim.response.as_ref().map(|r| i32::from(r.status)))
-            .bind(claim.response.as_ref().map(|r| r.body.as_str()))
-            .bind(now)
-            .bind(now - IDEMPOTENCY_WINDOW)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if claimed.is_none() {
-                let r = sqlx::query(
-                    "SELECT request_hash, message_uuid, response_status, response_body FROM idempotency_keys
-                     WHERE credential = $1 AND key = $2",
-                )
-                .bind(&claim.credential)
-                .bind(&claim.key)
-                .fetch_one(&mut *tx)
-                .await?;
-                let status: Option<i32> = r.try_get("response_status")?;
-                let body: Option<String> = r.try_get("response_body")?;
-                let response = match status.zip(body) {
-                    Some((s, body)) => Some(StoredResponse {
-                        status: u16::try_from(s)
-                            .map_err(|_| corrupt("response status", &s.to_string()))?,
-                        body,
-                    }),
-                    None => None,
-                };
-                return Ok(AcceptOutcome::Existing(IdempotencyRecord {
-                    request_hash: r.try_get("request_hash")?,
-                    message_uuid: r.try_get("message_uuid")?,
-                    response,
-                }));
-            }
+        // A key is claimed in a transaction of its own: claiming it may wait for another
+        // node's transaction holding the same key, and a whole batch must not wait with it.
+        if idempotency.is_some() {
+            return accept_alone(&self.pool, message, job, idempotency, thread).await;
         }
-        insert_message(&mut tx, message).await?;
-        if let Some(job) = job {
-            sqlx::query(
-                "INSERT INTO delivery_jobs (message_uuid, due_at, attempts, lease_id, lease_expires_at) VALUES ($1, $2, 0, $3, $4)",
-            )
-            .bind(message.uuid)
-            .bind(at(job.due_at))
-            .bind(job.lease.map(|l| l.id))
-            .bind(job.lease.map(|l| at(l.expires_at)))
-            .execute(&mut *tx)
-            .await?;
-            // A leased job is being sent inline by this request: no worker could take it.
-            if job.lease.is_none() {
-                notify(&mut tx, JOBS_CHANNEL).await?;
-            }
-        }
-        if let Some(t) = thread {
-            let sql = if t.delegate {
-                "INSERT INTO threads (department_uuid, customer_uuid, owner_user_uuid, updated_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (department_uuid, customer_uuid) DO UPDATE SET owner_user_uuid = excluded.owner_user_uuid, updated_at = excluded.updated_at"
-            } else {
-                "INSERT INTO threads (department_uuid, customer_uuid, owner_user_uuid, updated_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (department_uuid, customer_uuid) DO UPDATE SET updated_at = excluded.updated_at"
-            };
-            sqlx::query(sql)
-                .bind(t.department_uuid)
-                .bind(t.customer_uuid)
-                .bind(t.user_uuid)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(AcceptOutcome::Accepted)
+        self.accepts.accept(message.clone(), job, thread).await
     }
 
     async fn complete_idempotency(
@@ -789,4 +709,100 @@ impl MessageStore for PgStore {
         .await?;
         rows.iter().map(department_from_row).collect()
     }
+}
+
+/// Writes one accepted message, its job, key and thread in a transaction of its own.
+pub(super) async fn accept_alone(
+    pool: &PgPool,
+    message: &Message,
+    job: Option<NewJob>,
+    idempotency: Option<&IdempotencyClaim>,
+    thread: Option<ThreadOwner>,
+) -> StoreResult<AcceptOutcome> {
+    let now = at(message.created_at);
+    let mut tx = pool.begin().await?;
+    if let Some(claim) = idempotency {
+        // The key's unique index decides between racing requests on any node: the second
+        // insert waits for the first transaction and then conflicts. A key past its window
+        // is taken over in the same statement; a live one is left alone (but locked, so
+        // the read below sees the record that won).
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency_keys (credential, key, request_hash, message_uuid, response_status, response_body, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (credential, key) DO UPDATE SET request_hash = excluded.request_hash,
+                 message_uuid = excluded.message_uuid, response_status = excluded.response_status,
+                 response_body = excluded.response_body, created_at = excluded.created_at
+             WHERE idempotency_keys.created_at <= $8
+             RETURNING 1",
+        )
+        .bind(&claim.credential)
+        .bind(&claim.key)
+        .bind(&claim.request_hash)
+        .bind(message.uuid)
+        .bind(claim.response.as_ref().map(|r| i32::from(r.status)))
+        .bind(claim.response.as_ref().map(|r| r.body.as_str()))
+        .bind(now)
+        .bind(now - IDEMPOTENCY_WINDOW)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if claimed.is_none() {
+            let r = sqlx::query(
+                "SELECT request_hash, message_uuid, response_status, response_body FROM idempotency_keys
+                 WHERE credential = $1 AND key = $2",
+            )
+            .bind(&claim.credential)
+            .bind(&claim.key)
+            .fetch_one(&mut *tx)
+            .await?;
+            let status: Option<i32> = r.try_get("response_status")?;
+            let body: Option<String> = r.try_get("response_body")?;
+            let response = match status.zip(body) {
+                Some((s, body)) => Some(StoredResponse {
+                    status: u16::try_from(s)
+                        .map_err(|_| corrupt("response status", &s.to_string()))?,
+                    body,
+                }),
+                None => None,
+            };
+            return Ok(AcceptOutcome::Existing(IdempotencyRecord {
+                request_hash: r.try_get("request_hash")?,
+                message_uuid: r.try_get("message_uuid")?,
+                response,
+            }));
+        }
+    }
+    insert_message(&mut tx, message).await?;
+    if let Some(job) = job {
+        sqlx::query(
+            "INSERT INTO delivery_jobs (message_uuid, due_at, attempts, lease_id, lease_expires_at) VALUES ($1, $2, 0, $3, $4)",
+        )
+        .bind(message.uuid)
+        .bind(at(job.due_at))
+        .bind(job.lease.map(|l| l.id))
+        .bind(job.lease.map(|l| at(l.expires_at)))
+        .execute(&mut *tx)
+        .await?;
+        // A leased job is being sent inline by this request: no worker could take it.
+        if job.lease.is_none() {
+            notify(&mut tx, JOBS_CHANNEL).await?;
+        }
+    }
+    if let Some(t) = thread {
+        let sql = if t.delegate {
+            "INSERT INTO threads (department_uuid, customer_uuid, owner_user_uuid, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (department_uuid, customer_uuid) DO UPDATE SET owner_user_uuid = excluded.owner_user_uuid, updated_at = excluded.updated_at"
+        } else {
+            "INSERT INTO threads (department_uuid, customer_uuid, owner_user_uuid, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (department_uuid, customer_uuid) DO UPDATE SET updated_at = excluded.updated_at"
+        };
+        sqlx::query(sql)
+            .bind(t.department_uuid)
+            .bind(t.customer_uuid)
+            .bind(t.user_uuid)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(AcceptOutcome::Accepted)
 }

@@ -5,12 +5,15 @@
 //! `FOR UPDATE SKIP LOCKED`, idempotency keys and customer locks are taken with
 //! `INSERT ... ON CONFLICT`, and rows whose next value depends on their current one (opt states,
 //! callback sequence numbers) are locked before they are read. Work queued by one process
-//! wakes the workers of the others through `NOTIFY` (see [`wakeups`]).
+//! wakes the workers of the others through `NOTIFY` (see [`wakeups`]). Accepted messages are
+//! written in batches (see [`group_commit`]).
 
+mod accept_many;
 mod compliance;
 mod credentials;
 mod customers;
 mod directory;
+mod group_commit;
 mod messages;
 mod wakeups;
 
@@ -42,6 +45,8 @@ const DIRECTORY_CHANNEL: &str = "herald_directory";
 pub struct PgStore {
     pool: PgPool,
     options: PgConnectOptions,
+    /// Accepted messages are written in batches, one commit for many.
+    accepts: group_commit::GroupCommit,
 }
 
 impl PgStore {
@@ -52,7 +57,12 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.clone())
             .await?;
-        Ok(Self { pool, options })
+        let accepts = group_commit::GroupCommit::start(pool.clone());
+        Ok(Self {
+            pool,
+            options,
+            accepts,
+        })
     }
 }
 

@@ -49,37 +49,40 @@ async fn insert_messages(conn: &mut SqliteConnection, batch: &[Accepted<'_>]) ->
         ));
     }
     let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO messages ({MESSAGE_COLUMNS}) "));
-    q.push_values(rows, |mut b, (m, [cc, bcc, options], metadata, warnings)| {
-        b.push_bind(m.uuid.to_string())
-            .push_bind(m.dealer_uuid.to_string())
-            .push_bind(m.department_uuid.to_string())
-            .push_bind(m.customer_uuid.map(|u| u.to_string()))
-            .push_bind(m.user_uuid.map(|u| u.to_string()))
-            .push_bind(m.credential.clone())
-            .push_bind(m.direction.as_str())
-            .push_bind(m.protocol.as_str())
-            .push_bind(m.purpose.as_str())
-            .push_bind(m.is_manual)
-            .push_bind(m.body.clone())
-            .push_bind(m.subject.clone())
-            .push_bind(m.recipient.clone())
-            .push_bind(cc)
-            .push_bind(bcc)
-            .push_bind(options)
-            .push_bind(m.override_optout)
-            .push_bind(m.callback_url.clone())
-            .push_bind(metadata)
-            .push_bind(m.request_uuid.to_string())
-            .push_bind(m.status.as_str())
-            .push_bind(m.error.as_ref().map(|e| e.code.clone()))
-            .push_bind(m.error.as_ref().map(|e| e.description.clone()))
-            .push_bind(warnings)
-            .push_bind(m.provider_message_id.clone())
-            .push_bind(m.composed_body.clone())
-            .push_bind(m.sender.clone())
-            .push_bind(ms(m.created_at))
-            .push_bind(ms(m.updated_at));
-    });
+    q.push_values(
+        rows,
+        |mut b, (m, [cc, bcc, options], metadata, warnings)| {
+            b.push_bind(m.uuid.to_string())
+                .push_bind(m.dealer_uuid.to_string())
+                .push_bind(m.department_uuid.to_string())
+                .push_bind(m.customer_uuid.map(|u| u.to_string()))
+                .push_bind(m.user_uuid.map(|u| u.to_string()))
+                .push_bind(m.credential.clone())
+                .push_bind(m.direction.as_str())
+                .push_bind(m.protocol.as_str())
+                .push_bind(m.purpose.as_str())
+                .push_bind(m.is_manual)
+                .push_bind(m.body.clone())
+                .push_bind(m.subject.clone())
+                .push_bind(m.recipient.clone())
+                .push_bind(cc)
+                .push_bind(bcc)
+                .push_bind(options)
+                .push_bind(m.override_optout)
+                .push_bind(m.callback_url.clone())
+                .push_bind(metadata)
+                .push_bind(m.request_uuid.to_string())
+                .push_bind(m.status.as_str())
+                .push_bind(m.error.as_ref().map(|e| e.code.clone()))
+                .push_bind(m.error.as_ref().map(|e| e.description.clone()))
+                .push_bind(warnings)
+                .push_bind(m.provider_message_id.clone())
+                .push_bind(m.composed_body.clone())
+                .push_bind(m.sender.clone())
+                .push_bind(ms(m.created_at))
+                .push_bind(ms(m.updated_at));
+        },
+    );
     // Each batch size is its own statement text: not worth a place in the statement cache.
     q.build().persistent(false).execute(&mut *conn).await?;
     Ok(())

@@ -139,7 +139,14 @@ async fn accept_together(tx: &mut SqliteConnection, plain: &[Accepted<'_>]) -> b
 /// One message in a savepoint of its own: it fails alone.
 async fn accept_alone(tx: &mut SqliteConnection, a: &Accept) -> StoreResult<AcceptOutcome> {
     let mut savepoint = tx.begin().await?;
-    let outcome = accept_in(&mut savepoint, &a.message, a.job, a.claim.as_ref(), a.thread).await;
+    let outcome = accept_in(
+        &mut savepoint,
+        &a.message,
+        a.job,
+        a.claim.as_ref(),
+        a.thread,
+    )
+    .await;
     match outcome {
         Ok(o) => {
             savepoint.commit().await?;
