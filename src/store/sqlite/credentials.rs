@@ -82,13 +82,15 @@ impl CredentialStore for SqliteStore {
     }
 
     async fn revoke_credential(&self, username: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE credentials SET revoked_at = COALESCE(revoked_at, $2) WHERE username = $1",
         )
         .bind(username)
         .bind(ms(now))
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 }

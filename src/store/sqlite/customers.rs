@@ -166,6 +166,7 @@ impl CustomerStore for SqliteStore {
         ok: bool,
         _now: OffsetDateTime,
     ) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE customer_emails SET ok_to_email = $3
              WHERE email_address = $2
@@ -174,8 +175,9 @@ impl CustomerStore for SqliteStore {
         .bind(dealer.to_string())
         .bind(email.as_str())
         .bind(ok)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 

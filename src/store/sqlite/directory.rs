@@ -12,13 +12,15 @@ use crate::store::{DirectoryStore, StoreError, StoreResult};
 #[async_trait]
 impl DirectoryStore for SqliteStore {
     async fn insert_dealer(&self, dealer: &Dealer) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         sqlx::query("INSERT INTO dealers (uuid, name, created_at) VALUES ($1, $2, $3)")
             .bind(dealer.uuid.to_string())
             .bind(&dealer.name)
             .bind(ms(OffsetDateTime::now_utc()))
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await
             .map_err(conflict_as("dealer"))?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -69,6 +71,7 @@ impl DirectoryStore for SqliteStore {
     }
 
     async fn update_department(&self, department: &Department) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE departments SET name = $2, settings = $3, text_sender_number = $4 WHERE uuid = $1",
         )
@@ -76,8 +79,9 @@ impl DirectoryStore for SqliteStore {
             .bind(&department.name)
             .bind(settings_json(&department.settings)?)
             .bind(sender_number(department))
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 

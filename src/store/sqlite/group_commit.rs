@@ -8,7 +8,9 @@
 //! of its own, so a failing message rolls back alone and fails alone. Messages with a key are
 //! always written one by one: each first looks for an earlier use of its key.
 
-use sqlx::{Acquire, SqliteConnection, SqlitePool};
+use sqlx::{Acquire, SqliteConnection};
+
+use super::writer::Writer;
 use tokio::sync::{mpsc, oneshot};
 
 use super::accept_many::{Accepted, accept_many_in};
@@ -34,7 +36,7 @@ pub(super) struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the committing task on `writer`; it ends when the last handle is dropped.
-    pub(super) fn start(writer: SqlitePool) -> Self {
+    pub(super) fn start(writer: Writer) -> Self {
         let (queue, waiting) = mpsc::channel(MAX_BATCH * 4);
         tokio::spawn(run(writer, waiting));
         Self { queue }
@@ -66,7 +68,7 @@ impl GroupCommit {
     }
 }
 
-async fn run(writer: SqlitePool, mut waiting: mpsc::Receiver<Accept>) {
+async fn run(writer: Writer, mut waiting: mpsc::Receiver<Accept>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
         commit(&writer, std::mem::take(&mut batch)).await;
@@ -74,8 +76,8 @@ async fn run(writer: SqlitePool, mut waiting: mpsc::Receiver<Accept>) {
     }
 }
 
-async fn commit(writer: &SqlitePool, batch: Vec<Accept>) {
-    let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
+async fn commit(writer: &Writer, batch: Vec<Accept>) {
+    let mut tx = match writer.begin().await {
         Ok(tx) => tx,
         Err(e) => return fail_all(batch, &e),
     };
@@ -159,7 +161,7 @@ async fn accept_alone(tx: &mut SqliteConnection, a: &Accept) -> StoreResult<Acce
     }
 }
 
-fn fail_all(batch: Vec<Accept>, e: &sqlx::Error) {
+fn fail_all(batch: Vec<Accept>, e: &StoreError) {
     tracing::error!(error = %e, messages = batch.len(), "group commit failed");
     for a in batch {
         let _ = a

@@ -162,6 +162,7 @@ impl MessageStore for SqliteStore {
         key: &str,
         response: &StoredResponse,
     ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE credential = $1 AND key = $2",
         )
@@ -169,8 +170,9 @@ impl MessageStore for SqliteStore {
         .bind(key)
         .bind(i64::from(response.status))
         .bind(&response.body)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -467,6 +469,7 @@ impl MessageStore for SqliteStore {
             CallbackResult::Retry { due_at, detail } => ("PENDING", Some(ms(*due_at)), detail),
             CallbackResult::Failed { detail } => ("FAILED", None, detail),
         };
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE callbacks SET state = $3, attempts = attempts + 1, due_at = COALESCE($4, due_at),
                  last_result = $5, lease_id = NULL, lease_expires_at = NULL
@@ -477,8 +480,9 @@ impl MessageStore for SqliteStore {
         .bind(state)
         .bind(due_at)
         .bind(detail)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -557,6 +561,7 @@ impl MessageStore for SqliteStore {
     }
 
     async fn record_outbox(&self, e: &OutboxEntry) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO outbox (message_uuid, protocol, sender, recipient, cc, bcc, subject, body, media_urls, sent_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -572,8 +577,9 @@ impl MessageStore for SqliteStore {
         .bind(&e.body)
         .bind(json(&e.media_urls)?)
         .bind(ms(e.sent_at))
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -12,13 +12,14 @@ mod customers;
 mod directory;
 mod group_commit;
 mod messages;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -27,7 +28,10 @@ use super::{Lifecycle, StoreError, StoreResult};
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
+    /// The one connection that writes; used directly only by the migrator.
     writer: SqlitePool,
+    /// Write transactions, committed in groups.
+    writes: writer::Writer,
     reader: SqlitePool,
     /// Accepted messages are written in batches, one fsync for many.
     accepts: group_commit::GroupCommit,
@@ -54,16 +58,19 @@ impl SqliteStore {
                 .connect_with(options.read_only(true))
                 .await?
         };
-        let accepts = group_commit::GroupCommit::start(writer.clone());
+        let writes = writer::Writer::start(writer.clone());
+        let accepts = group_commit::GroupCommit::start(writes.clone());
         Ok(Self {
             writer,
+            writes,
             reader,
             accepts,
         })
     }
 
-    async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    /// A write of its own, answered once durable (see [`writer`]).
+    async fn write_tx(&self) -> StoreResult<writer::WriteTx> {
+        self.writes.begin().await
     }
 }
 
