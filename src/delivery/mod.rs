@@ -15,8 +15,11 @@ pub use workers::run_workers;
 
 use std::time::Duration;
 
-/// Jobs one worker claims at a time.
-pub const CLAIM_BATCH: u32 = 8;
+/// Jobs one worker claims at a time, and sends side by side.
+pub const CLAIM_BATCH: u32 = 32;
+
+/// How often each node counts its delivery queue for `herald_delivery_queue_depth`.
+pub const QUEUE_DEPTH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How often idle workers look for due jobs (retries, expired leases) without a wake-up.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);

@@ -84,8 +84,19 @@ impl Deliverer {
         job: &ClaimedJob,
         mode: Mode,
     ) -> anyhow::Result<Option<std::time::Duration>> {
+        let message = self.store.message(job.message_uuid).await?;
+        self.deliver_loaded(job, message, mode).await
+    }
+
+    /// [`Self::deliver`] with the job's message already read (`None`: it does not exist).
+    pub async fn deliver_loaded(
+        &self,
+        job: &ClaimedJob,
+        message: Option<Message>,
+        mode: Mode,
+    ) -> anyhow::Result<Option<std::time::Duration>> {
         let now = self.clock.now();
-        let Some(message) = self.store.message(job.message_uuid).await? else {
+        let Some(message) = message else {
             self.finish(job, MessageUpdate::default(), None, JobNext::Done)
                 .await?;
             return Ok(None);

@@ -1,13 +1,15 @@
 //! The pool of delivery workers of one Herald process.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{CLAIM_BATCH, Deliverer, Mode, POLL_INTERVAL};
-use crate::store::Store;
+use super::{CLAIM_BATCH, Deliverer, Mode, POLL_INTERVAL, QUEUE_DEPTH_INTERVAL};
+use crate::domain::message::Message;
+use crate::store::{ClaimedJob, Store};
 
 /// Runs `count` workers until `shutdown`; each finishes the job in hand before stopping.
 pub async fn run_workers(
@@ -18,6 +20,7 @@ pub async fn run_workers(
     shutdown: CancellationToken,
 ) {
     let mut workers = JoinSet::new();
+    workers.spawn(report_queue_depth(store.clone(), shutdown.clone()));
     for id in 0..count {
         workers.spawn(work(
             id,
@@ -49,20 +52,72 @@ async fn work(
             }
         };
         let full = claimed.len() as u32 == CLAIM_BATCH;
-        for job in &claimed {
-            if let Err(e) = deliverer.deliver(job, Mode::Queued).await {
-                tracing::error!(worker = id, message = %job.message_uuid, error = format!("{e:#}"), "delivery step failed");
-            }
+        // The claimed jobs go out side by side — each waits on its provider and on its
+        // commits, and the store commits the waiting writes of all of them together — except
+        // that one recipient's messages go one after another, in the order claimed (accepted).
+        let mut steps = JoinSet::new();
+        for lane in lanes(&store, claimed).await {
+            let deliverer = deliverer.clone();
+            steps.spawn(async move {
+                for (job, message) in lane {
+                    if let Err(e) = deliverer.deliver_loaded(&job, message, Mode::Queued).await {
+                        tracing::error!(worker = id, message = %job.message_uuid, error = format!("{e:#}"), "delivery step failed");
+                    }
+                }
+            });
         }
-        if let Ok(depth) = store.queue_depth().await {
-            metrics::gauge!("herald_delivery_queue_depth").set(depth as f64);
-        }
+        while steps.join_next().await.is_some() {}
         if !full {
             tokio::select! {
                 _ = shutdown.cancelled() => {}
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(POLL_INTERVAL) => {}
             }
+        }
+    }
+}
+
+/// The claimed jobs with their messages, one lane per recipient, each in claim order.
+async fn lanes(store: &Arc<dyn Store>, claimed: Vec<ClaimedJob>) -> Vec<Lane> {
+    let mut lanes: Vec<Lane> = Vec::new();
+    let mut by_recipient: HashMap<String, usize> = HashMap::new();
+    for job in claimed {
+        match store.message(job.message_uuid).await {
+            Ok(message) => {
+                let key = message.as_ref().map(|m| m.recipient.clone());
+                match key.as_ref().and_then(|k| by_recipient.get(k)) {
+                    Some(&lane) => lanes[lane].push((job, message)),
+                    None => {
+                        if let Some(k) = key {
+                            by_recipient.insert(k, lanes.len());
+                        }
+                        lanes.push(vec![(job, message)]);
+                    }
+                }
+            }
+            // A storage failure: the job keeps its lease until it expires, then is retried.
+            Err(e) => {
+                tracing::error!(message = %job.message_uuid, error = %e, "reading a claimed message failed")
+            }
+        }
+    }
+    lanes
+}
+
+type Lane = Vec<(ClaimedJob, Option<Message>)>;
+
+/// Keeps `herald_delivery_queue_depth` current: one count per node per interval, however
+/// many workers run.
+async fn report_queue_depth(store: Arc<dyn Store>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(QUEUE_DEPTH_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        if let Ok(depth) = store.queue_depth().await {
+            metrics::gauge!("herald_delivery_queue_depth").set(depth as f64);
         }
     }
 }

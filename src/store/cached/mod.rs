@@ -1,7 +1,7 @@
 //! The directory served from memory. Every send and every delivery step reads a department, a
 //! user, a customer and the customer's lock; reading them from the database each time costs
 //! more than the rest of the request. [`CachedStore`] wraps a backend and keeps copies of those
-//! four for a short time ([`TTL`]):
+//! four (and dealers, which never change) for a short time ([`TTL`]):
 //!
 //! - a write through this process drops the copy at once, before the write returns;
 //! - a write by another process reaches this one as an announced [`Change`] (PostgreSQL's
@@ -41,6 +41,7 @@ const CAPACITY: usize = 50_000;
 
 pub struct CachedStore {
     inner: Arc<dyn Store>,
+    dealers: TtlMap<Uuid, Dealer>,
     departments: TtlMap<Uuid, Department>,
     users: TtlMap<Uuid, User>,
     customers: TtlMap<Uuid, Customer>,
@@ -56,6 +57,7 @@ impl CachedStore {
     pub fn with_ttl(inner: Arc<dyn Store>, ttl: Duration) -> Self {
         Self {
             inner,
+            dealers: TtlMap::new(ttl, CAPACITY),
             departments: TtlMap::new(ttl, CAPACITY),
             users: TtlMap::new(ttl, CAPACITY),
             customers: TtlMap::new(ttl, CAPACITY),
@@ -72,6 +74,7 @@ impl CachedStore {
             Change::DealerCustomers(_) => self.customers.clear(),
             Change::Lock(u) => self.locks.invalidate(&u),
             Change::Everything => {
+                self.dealers.clear();
                 self.departments.clear();
                 self.users.clear();
                 self.customers.clear();
@@ -136,7 +139,17 @@ impl DirectoryStore for CachedStore {
     }
 
     async fn dealer(&self, uuid: Uuid) -> StoreResult<Option<Dealer>> {
-        self.inner.dealer(uuid).await
+        // Dealers are never changed once created.
+        if let Some(d) = self.dealers.get(&uuid) {
+            return Ok(Some(d));
+        }
+        let generation = self.dealers.generation();
+        let found = self.inner.dealer(uuid).await?;
+        if let Some(d) = &found {
+            self.dealers
+                .insert_unless_changed(generation, uuid, d.clone());
+        }
+        Ok(found)
     }
 
     async fn insert_department(
