@@ -13,9 +13,9 @@ use axum::body::Bytes;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 
 pub struct Load {
-    pub url: String,
+    /// Request *i* posts `requests[i % len]` (address, body).
+    pub requests: Vec<(String, Bytes)>,
     pub authorization: Option<HeaderValue>,
-    pub body: Bytes,
     pub concurrency: usize,
     pub duration: Duration,
     pub rate: Option<f64>,
@@ -95,9 +95,9 @@ async fn worker(
     tokio::time::sleep_until(start.into()).await;
     let mut ended = start;
     loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
         let due = match load.rate {
             Some(rate) => {
-                let i = next.fetch_add(1, Ordering::Relaxed);
                 let due = start + Duration::from_secs_f64(i as f64 / rate);
                 if due >= deadline {
                     break;
@@ -113,10 +113,11 @@ async fn worker(
                 now
             }
         };
+        let (url, body) = &load.requests[i as usize % load.requests.len()];
         let mut request = client
-            .post(&load.url)
+            .post(url)
             .header(CONTENT_TYPE, "application/json")
-            .body(load.body.clone());
+            .body(body.clone());
         if let Some(authorization) = &load.authorization {
             request = request.header(AUTHORIZATION, authorization.clone());
         }

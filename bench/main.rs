@@ -57,6 +57,12 @@ struct Args {
     /// Longest wait after the load for the last callbacks, in seconds.
     #[arg(long, default_value_t = 120.0)]
     drain_timeout: f64,
+    /// Customers the sends are spread over, each texted at their own number (1 to 1000). With
+    /// 1, every request is the seed's example 1 to John Doe: one conversation, whose messages
+    /// Herald hands over one after another.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    customers: u16,
+
     /// Measure acceptance only: no probe callback awaited, no end-to-end figures (for runs with
     /// `--herald-env HERALD_DELIVERY__WORKERS=0`).
     #[arg(long)]
@@ -140,6 +146,7 @@ struct Report {
     store: StoreKind,
     mode: &'static str,
     concurrency: usize,
+    customers: u16,
     duration_s: f64,
     rate_offered_per_s: Option<f64>,
     runs: usize,
@@ -219,7 +226,12 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     );
     let twilio = fakes::FakeTwilio::start().await?;
     let receiver = fakes::Receiver::start().await?;
-    let body = Bytes::from(serde_json::to_vec(&target::example_one(&receiver.url))?);
+    let bodies = (0..usize::from(args.customers))
+        .map(|i| {
+            let body = target::example_one(&receiver.url, &target::customer_number(i));
+            Ok(Bytes::from(serde_json::to_vec(&body)?))
+        })
+        .collect::<anyhow::Result<Vec<Bytes>>>()?;
 
     let mut runs = Vec::new();
     for run in 1..=args.runs {
@@ -234,12 +246,12 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         );
         // Alternate which goes first so neither always gets the cooler machine.
         let (figures, ceiling) = if run % 2 == 1 {
-            let herald = measure_herald(&args, &herald, &twilio, &receiver, &body).await?;
-            (herald, measure_ceiling(&args, &body).await?)
+            let herald = measure_herald(&args, &herald, &twilio, &receiver, &bodies).await?;
+            (herald, measure_ceiling(&args, &bodies).await?)
         } else {
-            let ceiling = measure_ceiling(&args, &body).await?;
+            let ceiling = measure_ceiling(&args, &bodies).await?;
             (
-                measure_herald(&args, &herald, &twilio, &receiver, &body).await?,
+                measure_herald(&args, &herald, &twilio, &receiver, &bodies).await?,
                 ceiling,
             )
         };
@@ -305,6 +317,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
             "closed-loop"
         },
         concurrency: args.concurrency,
+        customers: args.customers,
         duration_s: args.duration,
         rate_offered_per_s: args.rate,
         runs: args.runs,
@@ -323,10 +336,11 @@ async fn bench(args: Args) -> anyhow::Result<()> {
 fn print_table(report: &Report) {
     let (m, r) = (&report.median, &report.ratio_to_ceiling);
     println!(
-        "\nherald-bench: {:?}, {}, {} connections, {} s, {} runs ({} cpus, {})",
+        "\nherald-bench: {:?}, {}, {} connections, {} customers, {} s, {} runs ({} cpus, {})",
         report.store,
         report.mode,
         report.concurrency,
+        report.customers,
         report.duration_s,
         report.runs,
         report.machine.nproc,
@@ -401,15 +415,15 @@ fn print_table(report: &Report) {
 type Ceiling = (f64, f64, f64, f64, f64);
 
 /// The no-op endpoint under the same load: (requests/s, p50, p99, max ms, peak RSS MiB).
-async fn measure_ceiling(args: &Args, body: &Bytes) -> anyhow::Result<Ceiling> {
+async fn measure_ceiling(args: &Args, bodies: &[Bytes]) -> anyhow::Result<Ceiling> {
     let noop = target::start_noop().await?;
+    let url = format!(
+        "{}/communications/department/d/user/u/customer/c/message",
+        noop.url
+    );
     let outcome = load::run(load::Load {
-        url: format!(
-            "{}/communications/department/d/user/u/customer/c/message",
-            noop.url
-        ),
+        requests: bodies.iter().map(|b| (url.clone(), b.clone())).collect(),
         authorization: None,
-        body: body.clone(),
         concurrency: args.concurrency,
         duration: Duration::from_secs_f64(args.duration),
         rate: args.rate,
@@ -434,12 +448,12 @@ async fn measure_herald(
     herald_path: &std::path::Path,
     twilio: &fakes::FakeTwilio,
     receiver: &fakes::Receiver,
-    body: &Bytes,
+    bodies: &[Bytes],
 ) -> anyhow::Result<RunFigures> {
     let store = target::FreshStore::create(args.store, &args.postgres_url).await?;
     let herald =
         target::start_herald(herald_path, store.url(), &twilio.base_url, &args.herald_env).await?;
-    let result = drive_herald(args, &herald, receiver, body).await;
+    let result = drive_herald(args, &herald, receiver, bodies).await;
     herald.stop().await;
     store.remove().await;
     result
@@ -449,15 +463,21 @@ async fn drive_herald(
     args: &Args,
     herald: &target::Served,
     receiver: &fakes::Receiver,
-    body: &Bytes,
+    bodies: &[Bytes],
 ) -> anyhow::Result<RunFigures> {
-    let tenant = target::tenant(&herald.url).await?;
+    let tenant = target::tenant(&herald.url, usize::from(args.customers)).await?;
     let authorization = HeaderValue::from_str(&format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD
             .encode(format!("{}:{}", tenant.username, tenant.password))
     ))?;
-    let url = format!("{}{}", herald.url, tenant.path);
+    let requests: Vec<(String, Bytes)> = tenant
+        .customers
+        .iter()
+        .zip(bodies)
+        .map(|((path, _), body)| (format!("{}{}", herald.url, path), body.clone()))
+        .collect();
+    let (url, body) = requests[0].clone();
     let callbacks = &receiver.callbacks;
 
     // One message through the whole path first: the wiring works, the caches are warm.
@@ -465,7 +485,7 @@ async fn drive_herald(
         .post(&url)
         .header(reqwest::header::AUTHORIZATION, authorization.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body.clone())
+        .body(body)
         .send()
         .await?;
     let status = response.status();
@@ -492,9 +512,8 @@ async fn drive_herald(
     callbacks.sent.lock().expect("callbacks").clear();
 
     let outcome = load::run(load::Load {
-        url,
+        requests,
         authorization: Some(authorization),
-        body: body.clone(),
         concurrency: args.concurrency,
         duration: Duration::from_secs_f64(args.duration),
         rate: args.rate,

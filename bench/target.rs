@@ -204,9 +204,15 @@ pub async fn start_noop() -> anyhow::Result<Served> {
 
 /// What a send needs: a department, its user, an opted-in customer and a credential.
 pub struct Tenant {
-    pub path: String,
+    /// One send path per customer, with the customer's number.
+    pub customers: Vec<(String, String)>,
     pub username: String,
     pub password: String,
+}
+
+/// The number of customer `i`: John Doe's `1234567890` first, then the ones after it.
+pub fn customer_number(i: usize) -> String {
+    format!("12345{}", 67890 + i)
 }
 
 async fn admin(
@@ -237,9 +243,10 @@ fn uuid_of(value: &Value, field: &str) -> anyhow::Result<String> {
 }
 
 /// One dealer, one department with rate limits far above any benchmark's volume, its user
-/// Sarah Johnson, John Doe imported from the DMS (so his number is OPTED_IN) and a credential
-/// holding `message.create`.
-pub async fn tenant(base: &str) -> anyhow::Result<Tenant> {
+/// Sarah Johnson, `customers` John Does imported from the DMS (so their numbers are
+/// OPTED_IN; the first has the seed's `1234567890`) and a credential holding
+/// `message.create`.
+pub async fn tenant(base: &str, customers: usize) -> anyhow::Result<Tenant> {
     let client = reqwest::Client::new();
     let dealer = uuid_of(
         &admin(
@@ -275,18 +282,36 @@ pub async fn tenant(base: &str) -> anyhow::Result<Tenant> {
         .await?,
         "uuid",
     )?;
+    let people: Vec<Value> = (0..customers)
+        .map(|i| {
+            json!({"firstName": "John", "lastName": "Doe", "customerKey": format!("DMS-{}", i + 1),
+                "phoneNumbers": [{"phoneNumber": customer_number(i), "isPreferred": true}]})
+        })
+        .collect();
     let imported = admin(
         &client,
         base,
         &format!("/admin/v1/dealers/{dealer}/customers"),
-        json!({"customer": {"firstName": "John", "lastName": "Doe", "customerKey": "DMS-1",
-            "phoneNumbers": [{"phoneNumber": "1234567890", "isPreferred": true}]}}),
+        json!({ "customers": people }),
     )
     .await?;
-    let customer = imported["uuids"][0]
-        .as_str()
-        .with_context(|| format!("no customer in {imported}"))?
-        .to_string();
+    let uuids = imported["uuids"]
+        .as_array()
+        .filter(|u| u.len() == customers)
+        .with_context(|| format!("not {customers} customers in {imported}"))?;
+    let customers = uuids
+        .iter()
+        .enumerate()
+        .map(|(i, uuid)| {
+            let customer = uuid.as_str().unwrap_or_default();
+            (
+                format!(
+                    "/communications/department/{department}/user/{user}/customer/{customer}/message"
+                ),
+                customer_number(i),
+            )
+        })
+        .collect();
     let credential = admin(
         &client,
         base,
@@ -295,16 +320,15 @@ pub async fn tenant(base: &str) -> anyhow::Result<Tenant> {
     )
     .await?;
     Ok(Tenant {
-        path: format!(
-            "/communications/department/{department}/user/{user}/customer/{customer}/message"
-        ),
+        customers,
         username: uuid_of(&credential, "username")?,
         password: uuid_of(&credential, "password")?,
     })
 }
 
-/// The seed's example 1 (asynchronous), verbatim but for the callback URL.
-pub fn example_one(callback: &str) -> Value {
+/// The seed's example 1 (asynchronous), verbatim but for the callback URL and, past the
+/// first customer, the customer's number.
+pub fn example_one(callback: &str, number: &str) -> Value {
     json!({
         "messageAttributes": {
             "body": "Hi John, your vehicle service appointment is confirmed for tomorrow at 10 AM. See you then!",
@@ -313,7 +337,7 @@ pub fn example_one(callback: &str) -> Value {
             "type": "OUTGOING"
         },
         "messageSendingAttributes": {
-            "communicationValueOfCustomer": "1234567890",
+            "communicationValueOfCustomer": number,
             "sendSynchronously": false,
             "callbackURL": callback,
             "callbackMetaData": {"appointmentId": "12345", "source": "appointment-reminder"},
