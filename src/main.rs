@@ -4,6 +4,12 @@ use clap::{Parser, Subcommand};
 use herald::{Application, Settings, telemetry};
 use tokio_util::sync::CancellationToken;
 
+/// mimalloc instead of the C library's allocator: a request allocates and frees many small
+/// buffers on two threads at once, where glibc's allocator spent an eighth of Herald's CPU
+/// under load (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Herald: the dealership Communications API, self-hosted.
 #[derive(Parser)]
 #[command(version, about)]
