@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{CLAIM_BATCH, Deliverer, Mode, POLL_INTERVAL, QUEUE_DEPTH_INTERVAL};
 use crate::domain::message::Message;
-use crate::store::{ClaimedJob, Store};
+use crate::store::{ClaimedJob, Store, StoreResult};
 
 /// Runs `count` workers until `shutdown`; each finishes the job in hand before stopping.
 pub async fn run_workers(
@@ -79,11 +79,24 @@ async fn work(
 
 /// The claimed jobs with their messages, one lane per recipient, each in claim order.
 async fn lanes(store: &Arc<dyn Store>, claimed: Vec<ClaimedJob>) -> Vec<Lane> {
+    // The messages are read side by side (the readers are a pool), then laid out in order.
+    let mut reads = JoinSet::new();
+    for (i, job) in claimed.iter().enumerate() {
+        let (store, uuid) = (store.clone(), job.message_uuid);
+        reads.spawn(async move { (i, store.message(uuid).await) });
+    }
+    let mut messages: Vec<Option<StoreResult<Option<Message>>>> =
+        claimed.iter().map(|_| None).collect();
+    while let Some(read) = reads.join_next().await {
+        if let Ok((i, message)) = read {
+            messages[i] = Some(message);
+        }
+    }
     let mut lanes: Vec<Lane> = Vec::new();
     let mut by_recipient: HashMap<String, usize> = HashMap::new();
-    for job in claimed {
-        match store.message(job.message_uuid).await {
-            Ok(message) => {
+    for (job, message) in claimed.into_iter().zip(messages) {
+        match message {
+            Some(Ok(message)) => {
                 let key = message.as_ref().map(|m| m.recipient.clone());
                 match key.as_ref().and_then(|k| by_recipient.get(k)) {
                     Some(&lane) => lanes[lane].push((job, message)),
@@ -96,8 +109,11 @@ async fn lanes(store: &Arc<dyn Store>, claimed: Vec<ClaimedJob>) -> Vec<Lane> {
                 }
             }
             // A storage failure: the job keeps its lease until it expires, then is retried.
-            Err(e) => {
+            Some(Err(e)) => {
                 tracing::error!(message = %job.message_uuid, error = %e, "reading a claimed message failed")
+            }
+            None => {
+                tracing::error!(message = %job.message_uuid, "reading a claimed message panicked")
             }
         }
     }

@@ -82,7 +82,7 @@ impl CredentialStore for SqliteStore {
     }
 
     async fn revoke_credential(&self, username: &str, now: OffsetDateTime) -> StoreResult<bool> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_statement().await?;
         let done = sqlx::query(
             "UPDATE credentials SET revoked_at = COALESCE(revoked_at, $2) WHERE username = $1",
         )

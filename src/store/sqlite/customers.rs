@@ -166,7 +166,7 @@ impl CustomerStore for SqliteStore {
         ok: bool,
         _now: OffsetDateTime,
     ) -> StoreResult<u64> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_statement().await?;
         let done = sqlx::query(
             "UPDATE customer_emails SET ok_to_email = $3
              WHERE email_address = $2

@@ -12,7 +12,7 @@ use crate::store::{DirectoryStore, StoreError, StoreResult};
 #[async_trait]
 impl DirectoryStore for SqliteStore {
     async fn insert_dealer(&self, dealer: &Dealer) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_statement().await?;
         sqlx::query("INSERT INTO dealers (uuid, name, created_at) VALUES ($1, $2, $3)")
             .bind(dealer.uuid.to_string())
             .bind(&dealer.name)
@@ -71,7 +71,7 @@ impl DirectoryStore for SqliteStore {
     }
 
     async fn update_department(&self, department: &Department) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_statement().await?;
         sqlx::query(
             "UPDATE departments SET name = $2, settings = $3, text_sender_number = $4 WHERE uuid = $1",
         )

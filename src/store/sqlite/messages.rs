@@ -162,7 +162,7 @@ impl MessageStore for SqliteStore {
         key: &str,
         response: &StoredResponse,
     ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_statement().await?;
         sqlx::query(
             "UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE credential = $1 AND key = $2",
         )
@@ -231,7 +231,7 @@ impl MessageStore for SqliteStore {
             id: Uuid::new_v4(),
             expires_at: now + lease_for,
         };
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_statement().await?;
         let rows = sqlx::query(
             "UPDATE delivery_jobs SET lease_id = $1, lease_expires_at = $2
              WHERE message_uuid IN (
@@ -423,7 +423,7 @@ impl MessageStore for SqliteStore {
             id: Uuid::new_v4(),
             expires_at: now + lease_for,
         };
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_statement().await?;
         let rows = sqlx::query(
             "UPDATE callbacks SET lease_id = $1, lease_expires_at = $2
              WHERE webhook_id IN (
@@ -469,7 +469,7 @@ impl MessageStore for SqliteStore {
             CallbackResult::Retry { due_at, detail } => ("PENDING", Some(ms(*due_at)), detail),
             CallbackResult::Failed { detail } => ("FAILED", None, detail),
         };
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_statement().await?;
         let done = sqlx::query(
             "UPDATE callbacks SET state = $3, attempts = attempts + 1, due_at = COALESCE($4, due_at),
                  last_result = $5, lease_id = NULL, lease_expires_at = NULL
@@ -561,7 +561,7 @@ impl MessageStore for SqliteStore {
     }
 
     async fn record_outbox(&self, e: &OutboxEntry) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_statement().await?;
         sqlx::query(
             "INSERT INTO outbox (message_uuid, protocol, sender, recipient, cc, bcc, subject, body, media_urls, sent_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)

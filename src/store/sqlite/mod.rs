@@ -72,6 +72,11 @@ impl SqliteStore {
     async fn write_tx(&self) -> StoreResult<writer::WriteTx> {
         self.writes.begin().await
     }
+
+    /// A write of exactly one statement (no savepoint needed), answered once durable.
+    async fn write_statement(&self) -> StoreResult<writer::WriteTx> {
+        self.writes.begin_statement().await
+    }
 }
 
 #[async_trait]
