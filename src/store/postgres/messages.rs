@@ -273,6 +273,7 @@ impl MessageStore for PgStore {
         // another has just locked, and a row whose lease another claimer committed meanwhile
         // is re-checked against its new lease and dropped. The candidates are picked in a
         // materialized CTE so the LIMIT applies once, however the UPDATE is planned.
+        let mut tx = self.soft_tx().await?;
         let mut rows = sqlx::query(
             "WITH due AS MATERIALIZED (
                  SELECT message_uuid FROM delivery_jobs
@@ -287,8 +288,9 @@ impl MessageStore for PgStore {
         .bind(lease.expires_at)
         .bind(at(now))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         rows.sort_by_key(|r| r.try_get::<OffsetDateTime, _>("due_at").ok());
         rows.iter()
             .map(|r| {
@@ -493,6 +495,7 @@ impl MessageStore for PgStore {
         // row lock, so a new one never slips in before a pending one. A claimer reading an
         // older snapshot can therefore only see fewer candidates, never a second one, and a
         // row another claimer leased meanwhile is re-checked against its new lease.
+        let mut tx = self.soft_tx().await?;
         let mut rows = sqlx::query(
             "WITH due AS MATERIALIZED (
                  SELECT c.webhook_id FROM callbacks c
@@ -511,8 +514,9 @@ impl MessageStore for PgStore {
         .bind(lease.expires_at)
         .bind(at(now))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         rows.sort_by_key(|r| r.try_get::<OffsetDateTime, _>("due_at").ok());
         rows.iter()
             .map(|r| {
@@ -541,7 +545,7 @@ impl MessageStore for PgStore {
             CallbackResult::Retry { due_at, detail } => ("PENDING", Some(at(*due_at)), detail),
             CallbackResult::Failed { detail } => ("FAILED", None, detail),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.soft_tx().await?;
         let done = sqlx::query(
             "UPDATE callbacks SET state = $3, attempts = attempts + 1, due_at = COALESCE($4, due_at),
                  last_result = $5, lease_id = NULL, lease_expires_at = NULL
@@ -596,7 +600,7 @@ impl MessageStore for PgStore {
     }
 
     async fn reserve_send(&self, r: &SendReservation<'_>) -> StoreResult<Reservation> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.soft_tx().await?;
         // One (department, recipient) at a time, across every node: the count and the insert
         // below must not interleave with another sender's.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
