@@ -291,7 +291,14 @@ impl MessageStore for PgStore {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        rows.sort_by_key(|r| r.try_get::<OffsetDateTime, _>("due_at").ok());
+        // RETURNING keeps no order: put the batch back in the order it was picked, which is
+        // the order accepted for jobs due at the same moment (released opt-in waits).
+        rows.sort_by_key(|r| {
+            (
+                r.try_get::<OffsetDateTime, _>("due_at").ok(),
+                r.try_get::<Uuid, _>("message_uuid").ok(),
+            )
+        });
         rows.iter()
             .map(|r| {
                 Ok(ClaimedJob {
@@ -517,7 +524,14 @@ impl MessageStore for PgStore {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        rows.sort_by_key(|r| r.try_get::<OffsetDateTime, _>("due_at").ok());
+        // RETURNING keeps no order: put the batch back in the order it was picked, which is
+        // the order accepted for jobs due at the same moment (released opt-in waits).
+        rows.sort_by_key(|r| {
+            (
+                r.try_get::<OffsetDateTime, _>("due_at").ok(),
+                r.try_get::<Uuid, _>("message_uuid").ok(),
+            )
+        });
         rows.iter()
             .map(|r| {
                 Ok(ClaimedCallback {
