@@ -91,6 +91,7 @@ macro_rules! every_test {
                 an_optin_releases_the_messages_waiting_for_it_in_order,
                 a_failing_accept_fails_alone_among_concurrent_ones,
                 concurrent_accepts_for_one_thread_all_land,
+                a_failing_write_fails_alone_among_concurrent_ones,
             ]
         );
     };

@@ -1480,3 +1480,41 @@ pub async fn concurrent_accepts_for_one_thread_all_land(store: &Arc<dyn Store>) 
         "a delegating sender owns the thread, not the default associate"
     );
 }
+
+pub async fn a_failing_write_fails_alone_among_concurrent_ones(store: &Arc<dyn Store>) {
+    // Twenty writes at once (on SQLite they share one commit), one of them a duplicate: only
+    // that one fails, and every other is kept.
+    let taken = dealer(store.as_ref()).await;
+    let mut dealers: Vec<Dealer> = (0..19)
+        .map(|i| Dealer {
+            uuid: Uuid::new_v4(),
+            name: format!("Dealer {i}"),
+        })
+        .collect();
+    dealers.insert(11, taken.clone());
+    let racers: Vec<_> = dealers
+        .iter()
+        .cloned()
+        .map(|d| {
+            let store = store.clone();
+            tokio::spawn(async move { store.insert_dealer(&d).await.is_ok() })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for racer in racers {
+        results.push(racer.await.unwrap());
+    }
+    assert_eq!(
+        results.iter().filter(|ok| !**ok).count(),
+        1,
+        "only the duplicate fails: {results:?}"
+    );
+    assert!(!results[11]);
+    for (i, d) in dealers.iter().enumerate() {
+        assert_eq!(
+            store.dealer(d.uuid).await.unwrap().map(|s| s.name),
+            Some(d.name.clone()),
+            "dealer {i} is kept"
+        );
+    }
+}
