@@ -6,88 +6,61 @@
 //! written again in a transaction of its own, so a failing message fails alone.
 
 use sqlx::PgPool;
-use tokio::sync::{mpsc, oneshot};
 
 use super::accept_many::{Accepted, accept_many_in};
 use super::messages::accept_alone;
 use crate::domain::message::Message;
-use crate::store::{AcceptOutcome, NewJob, StoreError, StoreResult, ThreadOwner};
+use crate::store::batcher::{Batcher, Waiting};
+use crate::store::{AcceptOutcome, NewJob, StoreResult, ThreadOwner};
 
 /// The most accepts one transaction carries.
 const MAX_BATCH: usize = 256;
 
-struct Accept {
-    message: Message,
-    job: Option<NewJob>,
-    thread: Option<ThreadOwner>,
-    reply: oneshot::Sender<StoreResult<AcceptOutcome>>,
+pub(super) struct Accept {
+    pub message: Message,
+    pub job: Option<NewJob>,
+    pub thread: Option<ThreadOwner>,
 }
 
-#[derive(Clone)]
-pub(super) struct GroupCommit {
-    queue: mpsc::Sender<Accept>,
+/// Accepts without an idempotency key queue here; each answer comes once its batch is durable.
+pub(super) type GroupCommit = Batcher<Accept, AcceptOutcome>;
+
+/// Starts the committing task on `pool`.
+pub(super) fn start(pool: PgPool) -> GroupCommit {
+    Batcher::start(MAX_BATCH, move |batch| {
+        let pool = pool.clone();
+        async move {
+            commit(&pool, batch).await;
+            metrics::counter!("herald_postgres_group_commits_total").increment(1);
+        }
+    })
 }
 
-impl GroupCommit {
-    /// Starts the committing task on `pool`; it ends when the last handle is dropped.
-    pub(super) fn start(pool: PgPool) -> Self {
-        let (queue, waiting) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(run(pool, waiting));
-        Self { queue }
-    }
-
-    /// Accepts one message without an idempotency key; returns once it is durable.
-    pub(super) async fn accept(
-        &self,
-        message: Message,
-        job: Option<NewJob>,
-        thread: Option<ThreadOwner>,
-    ) -> StoreResult<AcceptOutcome> {
-        let (reply, answer) = oneshot::channel();
-        let request = Accept {
-            message,
-            job,
-            thread,
-            reply,
-        };
-        self.queue
-            .send(request)
-            .await
-            .map_err(|_| StoreError::Unavailable("the accept writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the accept writer stopped mid-commit".into()))?
-    }
-}
-
-async fn run(pool: PgPool, mut waiting: mpsc::Receiver<Accept>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit(&pool, std::mem::take(&mut batch)).await;
-        metrics::counter!("herald_postgres_group_commits_total").increment(1);
-    }
-}
-
-async fn commit(pool: &PgPool, batch: Vec<Accept>) {
+async fn commit(pool: &PgPool, batch: Vec<Waiting<Accept, AcceptOutcome>>) {
     match commit_together(pool, &batch).await {
         Ok(()) => {
             for a in batch {
-                let _ = a.reply.send(Ok(AcceptOutcome::Accepted));
+                a.answer(Ok(AcceptOutcome::Accepted));
             }
         }
         Err(e) => {
             tracing::warn!(error = %e, messages = batch.len(), "batch insert failed; writing one by one");
-            for a in batch {
+            for w in batch {
+                let a = &w.item;
                 let outcome = accept_alone(pool, &a.message, a.job, None, a.thread).await;
-                let _ = a.reply.send(outcome);
+                w.answer(outcome);
             }
         }
     }
 }
 
-async fn commit_together(pool: &PgPool, batch: &[Accept]) -> StoreResult<()> {
+async fn commit_together(
+    pool: &PgPool,
+    batch: &[Waiting<Accept, AcceptOutcome>],
+) -> StoreResult<()> {
     let rows: Vec<Accepted> = batch
         .iter()
+        .map(|w| &w.item)
         .map(|a| Accepted {
             message: &a.message,
             job: a.job,

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::directory::department_from_row;
-use super::{CALLBACKS_CHANNEL, JOBS_CHANNEL, PgStore, at, corrupt, from_jsonb};
+use super::{CALLBACKS_CHANNEL, JOBS_CHANNEL, PgStore, at, corrupt, from_jsonb, group_commit};
 use crate::domain::PhoneNumber;
 use crate::domain::directory::Department;
 use crate::domain::message::{Direction, Message, MessageError, MessageStatus, Protocol, Purpose};
@@ -177,7 +177,13 @@ impl MessageStore for PgStore {
         if idempotency.is_some() {
             return accept_alone(&self.pool, message, job, idempotency, thread).await;
         }
-        self.accepts.accept(message.clone(), job, thread).await
+        self.accepts
+            .submit(group_commit::Accept {
+                message: message.clone(),
+                job,
+                thread,
+            })
+            .await
     }
 
     async fn complete_idempotency(

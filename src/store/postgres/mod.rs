@@ -57,7 +57,7 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.clone())
             .await?;
-        let accepts = group_commit::GroupCommit::start(pool.clone());
+        let accepts = group_commit::start(pool.clone());
         Ok(Self {
             pool,
             options,

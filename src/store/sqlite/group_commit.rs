@@ -10,73 +10,38 @@
 
 use sqlx::{Acquire, SqliteConnection};
 
-use super::writer::Writer;
-use tokio::sync::{mpsc, oneshot};
-
 use super::accept_many::{Accepted, accept_many_in};
 use super::messages::accept_in;
+use super::writer::Writer;
 use crate::domain::message::Message;
+use crate::store::batcher::{Batcher, Waiting};
 use crate::store::{AcceptOutcome, IdempotencyClaim, NewJob, StoreError, StoreResult, ThreadOwner};
 
 /// The most accepts one transaction carries.
 const MAX_BATCH: usize = 256;
 
-struct Accept {
-    message: Message,
-    job: Option<NewJob>,
-    claim: Option<IdempotencyClaim>,
-    thread: Option<ThreadOwner>,
-    reply: oneshot::Sender<StoreResult<AcceptOutcome>>,
+pub(super) struct Accept {
+    pub message: Message,
+    pub job: Option<NewJob>,
+    pub claim: Option<IdempotencyClaim>,
+    pub thread: Option<ThreadOwner>,
 }
 
-#[derive(Clone)]
-pub(super) struct GroupCommit {
-    queue: mpsc::Sender<Accept>,
+/// Accepts queue here; each answer comes once its batch is durable (or refused).
+pub(super) type GroupCommit = Batcher<Accept, AcceptOutcome>;
+
+/// Starts the committing task on `writer`.
+pub(super) fn start(writer: Writer) -> GroupCommit {
+    Batcher::start(MAX_BATCH, move |batch| {
+        let writer = writer.clone();
+        async move {
+            commit(&writer, batch).await;
+            metrics::counter!("herald_sqlite_group_commits_total").increment(1);
+        }
+    })
 }
 
-impl GroupCommit {
-    /// Starts the committing task on `writer`; it ends when the last handle is dropped.
-    pub(super) fn start(writer: Writer) -> Self {
-        let (queue, waiting) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(run(writer, waiting));
-        Self { queue }
-    }
-
-    /// Accepts one message; returns once it is durable (or refused).
-    pub(super) async fn accept(
-        &self,
-        message: Message,
-        job: Option<NewJob>,
-        claim: Option<IdempotencyClaim>,
-        thread: Option<ThreadOwner>,
-    ) -> StoreResult<AcceptOutcome> {
-        let (reply, answer) = oneshot::channel();
-        let request = Accept {
-            message,
-            job,
-            claim,
-            thread,
-            reply,
-        };
-        self.queue
-            .send(request)
-            .await
-            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the SQLite writer stopped mid-commit".into()))?
-    }
-}
-
-async fn run(writer: Writer, mut waiting: mpsc::Receiver<Accept>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit(&writer, std::mem::take(&mut batch)).await;
-        metrics::counter!("herald_sqlite_group_commits_total").increment(1);
-    }
-}
-
-async fn commit(writer: &Writer, batch: Vec<Accept>) {
+async fn commit(writer: &Writer, batch: Vec<Waiting<Accept, AcceptOutcome>>) {
     let mut tx = match writer.begin().await {
         Ok(tx) => tx,
         Err(e) => return fail_all(batch, &e),
@@ -84,12 +49,13 @@ async fn commit(writer: &Writer, batch: Vec<Accept>) {
     let mut outcomes: Vec<Option<StoreResult<AcceptOutcome>>> =
         batch.iter().map(|_| None).collect();
     for (a, outcome) in batch.iter().zip(outcomes.iter_mut()) {
-        if a.claim.is_some() {
-            *outcome = Some(accept_alone(&mut tx, a).await);
+        if a.item.claim.is_some() {
+            *outcome = Some(accept_alone(&mut tx, &a.item).await);
         }
     }
     let plain: Vec<Accepted> = batch
         .iter()
+        .map(|w| &w.item)
         .filter(|a| a.claim.is_none())
         .map(|a| Accepted {
             message: &a.message,
@@ -99,8 +65,8 @@ async fn commit(writer: &Writer, batch: Vec<Accept>) {
         .collect();
     if !plain.is_empty() && !accept_together(&mut tx, &plain).await {
         for (a, outcome) in batch.iter().zip(outcomes.iter_mut()) {
-            if a.claim.is_none() {
-                *outcome = Some(accept_alone(&mut tx, a).await);
+            if a.item.claim.is_none() {
+                *outcome = Some(accept_alone(&mut tx, &a.item).await);
             }
         }
     }
@@ -109,7 +75,7 @@ async fn commit(writer: &Writer, batch: Vec<Accept>) {
         return fail_all(batch, &e);
     }
     for (a, outcome) in batch.into_iter().zip(outcomes) {
-        let _ = a.reply.send(outcome.unwrap_or(Ok(AcceptOutcome::Accepted)));
+        a.answer(outcome.unwrap_or(Ok(AcceptOutcome::Accepted)));
     }
 }
 
@@ -161,11 +127,9 @@ async fn accept_alone(tx: &mut SqliteConnection, a: &Accept) -> StoreResult<Acce
     }
 }
 
-fn fail_all(batch: Vec<Accept>, e: &StoreError) {
+fn fail_all(batch: Vec<Waiting<Accept, AcceptOutcome>>, e: &StoreError) {
     tracing::error!(error = %e, messages = batch.len(), "group commit failed");
     for a in batch {
-        let _ = a
-            .reply
-            .send(Err(StoreError::Unavailable(format!("commit failed: {e}"))));
+        a.answer(Err(StoreError::Unavailable(format!("commit failed: {e}"))));
     }
 }

@@ -152,7 +152,12 @@ impl MessageStore for SqliteStore {
         thread: Option<ThreadOwner>,
     ) -> StoreResult<AcceptOutcome> {
         self.accepts
-            .accept(message.clone(), job, idempotency.cloned(), thread)
+            .submit(super::group_commit::Accept {
+                message: message.clone(),
+                job,
+                claim: idempotency.cloned(),
+                thread,
+            })
             .await
     }
 

@@ -59,7 +59,7 @@ impl SqliteStore {
                 .await?
         };
         let writes = writer::Writer::start(writer.clone());
-        let accepts = group_commit::GroupCommit::start(writes.clone());
+        let accepts = group_commit::start(writes.clone());
         Ok(Self {
             writer,
             writes,
