@@ -1518,3 +1518,267 @@ pub async fn a_failing_write_fails_alone_among_concurrent_ones(store: &Arc<dyn S
         );
     }
 }
+
+pub async fn concurrent_delivery_results_land_as_if_one_by_one(store: &Arc<dyn Store>) {
+    // Twenty-four results at once (on SQLite they are written together), of every kind, each
+    // raced by a late result from a worker whose lease is gone: every held result is kept
+    // exactly, every stale one changes nothing.
+    use herald::domain::message::{MessageError, MessageStatus};
+    use herald::store::{AttemptRecord, ClaimedJob, JobNext, Lease, MessageUpdate, NewJob};
+    let dealer = dealer(store.as_ref()).await;
+    let department = department(store.as_ref(), &dealer).await;
+    let t0 = now();
+    for _ in 0..24 {
+        let m = message(&dealer, &department, t0);
+        let job = NewJob {
+            due_at: t0,
+            lease: None,
+        };
+        store
+            .accept_message(&m, Some(job), None, None)
+            .await
+            .unwrap();
+    }
+    let jobs = store
+        .claim_jobs(t0, StdDuration::from_secs(60), 24)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 24);
+    let later = t0 + Duration::seconds(300);
+    let result = |i: usize| -> (MessageUpdate, Option<AttemptRecord>, JobNext) {
+        let attempt = |outcome: &str| AttemptRecord {
+            attempt: 1,
+            at: t0,
+            outcome: outcome.into(),
+            error_code: None,
+            detail: Some(format!("result {i}")),
+        };
+        match i % 4 {
+            0 => (
+                MessageUpdate {
+                    status: Some(MessageStatus::Sent),
+                    provider_message_id: Some(format!("SM{i}")),
+                    composed_body: Some(format!("Hello {i}")),
+                    sender: Some("+14155550100".into()),
+                    callbacks: vec![new_callback(1), new_callback(2)],
+                    ..Default::default()
+                },
+                Some(attempt("SUCCESS")),
+                JobNext::Done,
+            ),
+            1 => (
+                MessageUpdate::default(),
+                Some(attempt("TRANSIENT")),
+                JobNext::Retry { due_at: later },
+            ),
+            2 => (
+                MessageUpdate {
+                    status: Some(MessageStatus::WaitingForOptin),
+                    ..Default::default()
+                },
+                None,
+                JobNext::Park { until: later },
+            ),
+            _ => (
+                MessageUpdate {
+                    status: Some(MessageStatus::Failed),
+                    error: Some(MessageError {
+                        code: "RATE_LIMIT_REACHED".into(),
+                        description: format!("full {i}"),
+                    }),
+                    callbacks: vec![new_callback(1)],
+                    ..Default::default()
+                },
+                None,
+                JobNext::Done,
+            ),
+        }
+    };
+    let mut racers = Vec::new();
+    for (i, job) in jobs.iter().cloned().enumerate() {
+        let stale = ClaimedJob {
+            lease: Lease {
+                id: Uuid::new_v4(),
+                ..job.lease
+            },
+            ..job.clone()
+        };
+        let (update, attempt, next) = result(i);
+        for (job, expect_held) in [(stale, false), (job, true)] {
+            let store = store.clone();
+            let (update, attempt) = (update.clone(), attempt.clone());
+            racers.push(tokio::spawn(async move {
+                let held = store
+                    .finish_job(&job, update, attempt, next, t0)
+                    .await
+                    .unwrap();
+                assert_eq!(held, expect_held, "result {i}: lease held");
+            }));
+        }
+    }
+    for racer in racers {
+        racer.await.unwrap();
+    }
+    for (i, job) in jobs.iter().enumerate() {
+        let m = store.message(job.message_uuid).await.unwrap().unwrap();
+        let attempts = store.attempts(job.message_uuid).await.unwrap();
+        let callbacks = store.callbacks(job.message_uuid).await.unwrap();
+        let seqs: Vec<u32> = callbacks.iter().map(|c| c.seq).collect();
+        match i % 4 {
+            0 => {
+                assert_eq!(m.status, MessageStatus::Sent, "result {i}");
+                assert_eq!(m.provider_message_id.as_deref(), Some(&*format!("SM{i}")));
+                assert_eq!(m.composed_body.as_deref(), Some(&*format!("Hello {i}")));
+                assert_eq!(m.sender.as_deref(), Some("+14155550100"));
+                assert_eq!(attempts.len(), 1);
+                assert_eq!(attempts[0].outcome, "SUCCESS");
+                assert_eq!(seqs, [1, 2], "result {i}: callbacks in order");
+                assert_eq!(callbacks[0].payload, "{\"n\":1}");
+                assert_eq!(callbacks[1].payload, "{\"n\":2}");
+            }
+            1 => {
+                assert_eq!(m.status, MessageStatus::Accepted, "result {i}");
+                assert_eq!(attempts.len(), 1);
+                assert_eq!(attempts[0].outcome, "TRANSIENT");
+                assert_eq!(attempts[0].detail.as_deref(), Some(&*format!("result {i}")));
+                assert!(seqs.is_empty());
+            }
+            2 => {
+                assert_eq!(m.status, MessageStatus::WaitingForOptin, "result {i}");
+                assert!(attempts.is_empty());
+                assert!(seqs.is_empty());
+            }
+            _ => {
+                assert_eq!(m.status, MessageStatus::Failed, "result {i}");
+                let error = m.error.unwrap();
+                assert_eq!(error.code, "RATE_LIMIT_REACHED");
+                assert_eq!(error.description, format!("full {i}"));
+                assert!(attempts.is_empty());
+                assert_eq!(seqs, [1]);
+            }
+        }
+    }
+    // The retried and parked jobs are back in the queue, free, due when their step said; a
+    // retry counts one attempt more, a parked job none.
+    assert_eq!(store.queue_depth().await.unwrap(), 12);
+    assert!(
+        store
+            .claim_jobs(later - Duration::seconds(1), StdDuration::from_secs(60), 24)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_jobs(later, StdDuration::from_secs(60), 24)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 12);
+    for job in again {
+        let i = jobs
+            .iter()
+            .position(|j| j.message_uuid == job.message_uuid)
+            .unwrap();
+        assert_eq!(job.attempts, u32::from(i % 4 == 1), "result {i}: attempts");
+    }
+}
+
+pub async fn concurrent_callback_results_land_as_if_one_by_one(store: &Arc<dyn Store>) {
+    // Sixteen callback results at once (on SQLite one statement), each raced by a late one
+    // from a dispatcher whose lease is gone.
+    use herald::store::{CallbackResult, ClaimedCallback, JobNext, Lease, MessageUpdate, NewJob};
+    let dealer = dealer(store.as_ref()).await;
+    let department = department(store.as_ref(), &dealer).await;
+    let t0 = now();
+    for _ in 0..16 {
+        let m = message(&dealer, &department, t0);
+        let job = NewJob {
+            due_at: t0,
+            lease: None,
+        };
+        store
+            .accept_message(&m, Some(job), None, None)
+            .await
+            .unwrap();
+    }
+    for job in store
+        .claim_jobs(t0, StdDuration::from_secs(60), 16)
+        .await
+        .unwrap()
+    {
+        let update = MessageUpdate {
+            callbacks: vec![new_callback(1)],
+            ..Default::default()
+        };
+        store
+            .finish_job(&job, update, None, JobNext::Done, t0)
+            .await
+            .unwrap();
+    }
+    let claimed = store
+        .claim_callbacks(t0, StdDuration::from_secs(60), 16)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 16);
+    let later = t0 + Duration::seconds(90);
+    let result = |i: usize| match i % 3 {
+        0 => CallbackResult::Delivered {
+            detail: format!("HTTP 200 ({i})"),
+        },
+        1 => CallbackResult::Retry {
+            due_at: later,
+            detail: format!("HTTP 503 ({i})"),
+        },
+        _ => CallbackResult::Failed {
+            detail: format!("HTTP 410 ({i})"),
+        },
+    };
+    let mut racers = Vec::new();
+    for (i, callback) in claimed.iter().cloned().enumerate() {
+        let stale = ClaimedCallback {
+            lease: Lease {
+                id: Uuid::new_v4(),
+                ..callback.lease
+            },
+            ..callback.clone()
+        };
+        for (callback, expect_held) in [(callback, true), (stale, false)] {
+            let (store, result) = (store.clone(), result(i));
+            racers.push(tokio::spawn(async move {
+                let held = store.finish_callback(&callback, result, t0).await.unwrap();
+                assert_eq!(held, expect_held, "result {i}: lease held");
+            }));
+        }
+    }
+    for racer in racers {
+        racer.await.unwrap();
+    }
+    for (i, callback) in claimed.iter().enumerate() {
+        let records = store.callbacks(callback.message_uuid).await.unwrap();
+        assert_eq!(records.len(), 1);
+        let r = &records[0];
+        let (state, detail) = match i % 3 {
+            0 => ("DELIVERED", format!("HTTP 200 ({i})")),
+            1 => ("PENDING", format!("HTTP 503 ({i})")),
+            _ => ("FAILED", format!("HTTP 410 ({i})")),
+        };
+        assert_eq!(r.state, state, "result {i}");
+        assert_eq!(r.attempts, 1, "result {i}: one attempt counted");
+        assert_eq!(r.last_result.as_deref(), Some(&*detail));
+    }
+    // The retried ones are due again at their time, free to claim.
+    assert!(
+        store
+            .claim_callbacks(later - Duration::seconds(1), StdDuration::from_secs(60), 16)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_callbacks(later, StdDuration::from_secs(60), 16)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.len(),
+        (0..claimed.len()).filter(|i| i % 3 == 1).count()
+    );
+}

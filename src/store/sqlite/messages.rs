@@ -142,6 +142,90 @@ async fn insert_callbacks(
     Ok(())
 }
 
+/// One delivery step's result, inside the caller's transaction; false (nothing written) when
+/// the job's lease is no longer held.
+pub(super) async fn finish_job_in(
+    tx: &mut SqliteConnection,
+    job: &ClaimedJob,
+    update: &MessageUpdate,
+    attempt: Option<&AttemptRecord>,
+    next: JobNext,
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let uuid = job.message_uuid.to_string();
+    let held = sqlx::query("SELECT 1 FROM delivery_jobs WHERE message_uuid = $1 AND lease_id = $2")
+        .bind(&uuid)
+        .bind(job.lease.id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+    if held.is_none() {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE messages SET status = COALESCE($2, status),
+             error_code = CASE WHEN $3 IS NULL THEN error_code ELSE $3 END,
+             error_description = CASE WHEN $3 IS NULL THEN error_description ELSE $4 END,
+             provider_message_id = COALESCE($5, provider_message_id),
+             composed_body = COALESCE($6, composed_body),
+             sender = COALESCE($7, sender),
+             updated_at = $8
+         WHERE uuid = $1",
+    )
+    .bind(&uuid)
+    .bind(update.status.map(MessageStatus::as_str))
+    .bind(update.error.as_ref().map(|e| e.code.clone()))
+    .bind(update.error.as_ref().map(|e| e.description.clone()))
+    .bind(&update.provider_message_id)
+    .bind(&update.composed_body)
+    .bind(&update.sender)
+    .bind(ms(now))
+    .execute(&mut *tx)
+    .await?;
+    if let Some(a) = attempt {
+        sqlx::query(
+            "INSERT INTO delivery_attempts (message_uuid, attempt, at, outcome, error_code, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&uuid)
+        .bind(i64::from(a.attempt))
+        .bind(ms(a.at))
+        .bind(&a.outcome)
+        .bind(&a.error_code)
+        .bind(&a.detail)
+        .execute(&mut *tx)
+        .await?;
+    }
+    insert_callbacks(tx, job.message_uuid, &update.callbacks, now).await?;
+    match next {
+        JobNext::Done => {
+            sqlx::query("DELETE FROM delivery_jobs WHERE message_uuid = $1")
+                .bind(&uuid)
+                .execute(&mut *tx)
+                .await?;
+        }
+        JobNext::Park { until } => {
+            sqlx::query(
+                "UPDATE delivery_jobs SET due_at = $2, lease_id = NULL, lease_expires_at = NULL
+                 WHERE message_uuid = $1",
+            )
+            .bind(&uuid)
+            .bind(ms(until))
+            .execute(&mut *tx)
+            .await?;
+        }
+        JobNext::Retry { due_at } => {
+            sqlx::query(
+                "UPDATE delivery_jobs SET due_at = $2, attempts = attempts + 1, lease_id = NULL, lease_expires_at = NULL
+                 WHERE message_uuid = $1",
+            )
+            .bind(&uuid)
+            .bind(ms(due_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    Ok(true)
+}
+
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn accept_message(
@@ -271,81 +355,15 @@ impl MessageStore for SqliteStore {
         next: JobNext,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.write_tx().await?;
-        let uuid = job.message_uuid.to_string();
-        let held =
-            sqlx::query("SELECT 1 FROM delivery_jobs WHERE message_uuid = $1 AND lease_id = $2")
-                .bind(&uuid)
-                .bind(job.lease.id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-        if held.is_none() {
-            return Ok(false);
-        }
-        sqlx::query(
-            "UPDATE messages SET status = COALESCE($2, status),
-                 error_code = CASE WHEN $3 IS NULL THEN error_code ELSE $3 END,
-                 error_description = CASE WHEN $3 IS NULL THEN error_description ELSE $4 END,
-                 provider_message_id = COALESCE($5, provider_message_id),
-                 composed_body = COALESCE($6, composed_body),
-                 sender = COALESCE($7, sender),
-                 updated_at = $8
-             WHERE uuid = $1",
-        )
-        .bind(&uuid)
-        .bind(update.status.map(MessageStatus::as_str))
-        .bind(update.error.as_ref().map(|e| e.code.clone()))
-        .bind(update.error.as_ref().map(|e| e.description.clone()))
-        .bind(&update.provider_message_id)
-        .bind(&update.composed_body)
-        .bind(&update.sender)
-        .bind(ms(now))
-        .execute(&mut *tx)
-        .await?;
-        if let Some(a) = attempt {
-            sqlx::query(
-                "INSERT INTO delivery_attempts (message_uuid, attempt, at, outcome, error_code, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&uuid)
-            .bind(i64::from(a.attempt))
-            .bind(ms(a.at))
-            .bind(&a.outcome)
-            .bind(&a.error_code)
-            .bind(&a.detail)
-            .execute(&mut *tx)
-            .await?;
-        }
-        insert_callbacks(&mut tx, job.message_uuid, &update.callbacks, now).await?;
-        match next {
-            JobNext::Done => {
-                sqlx::query("DELETE FROM delivery_jobs WHERE message_uuid = $1")
-                    .bind(&uuid)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            JobNext::Park { until } => {
-                sqlx::query(
-                    "UPDATE delivery_jobs SET due_at = $2, lease_id = NULL, lease_expires_at = NULL
-                     WHERE message_uuid = $1",
-                )
-                .bind(&uuid)
-                .bind(ms(until))
-                .execute(&mut *tx)
-                .await?;
-            }
-            JobNext::Retry { due_at } => {
-                sqlx::query(
-                    "UPDATE delivery_jobs SET due_at = $2, attempts = attempts + 1, lease_id = NULL, lease_expires_at = NULL
-                     WHERE message_uuid = $1",
-                )
-                .bind(&uuid)
-                .bind(ms(due_at))
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(true)
+        self.finishes
+            .submit(super::finish_commit::Finish {
+                job: job.clone(),
+                update,
+                attempt,
+                next,
+                now,
+            })
+            .await
     }
 
     async fn apply_receipt(
@@ -469,26 +487,13 @@ impl MessageStore for SqliteStore {
         result: CallbackResult,
         _now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let (state, due_at, detail) = match &result {
-            CallbackResult::Delivered { detail } => ("DELIVERED", None, detail),
-            CallbackResult::Retry { due_at, detail } => ("PENDING", Some(ms(*due_at)), detail),
-            CallbackResult::Failed { detail } => ("FAILED", None, detail),
-        };
-        let mut tx = self.write_statement().await?;
-        let done = sqlx::query(
-            "UPDATE callbacks SET state = $3, attempts = attempts + 1, due_at = COALESCE($4, due_at),
-                 last_result = $5, lease_id = NULL, lease_expires_at = NULL
-             WHERE webhook_id = $1 AND lease_id = $2",
-        )
-        .bind(&callback.webhook_id)
-        .bind(callback.lease.id.to_string())
-        .bind(state)
-        .bind(due_at)
-        .bind(detail)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        self.callback_results
+            .submit(super::callback_commit::CallbackDone {
+                webhook_id: callback.webhook_id.clone(),
+                lease_id: callback.lease.id.to_string(),
+                result,
+            })
+            .await
     }
 
     async fn callbacks(&self, message: Uuid) -> StoreResult<Vec<CallbackRecord>> {
@@ -516,6 +521,10 @@ impl MessageStore for SqliteStore {
     }
 
     async fn reserve_send(&self, r: &SendReservation<'_>) -> StoreResult<Reservation> {
+        if self.reserve_if_room(r).await? {
+            return Ok(Reservation::Granted);
+        }
+        // Counted before (a retry), or a window is full: find out which, and how long to wait.
         let mut tx = self.write_tx().await?;
         let counted = sqlx::query("SELECT 1 FROM rate_limit_sends WHERE message_uuid = $1")
             .bind(r.message.to_string())
@@ -623,6 +632,42 @@ impl MessageStore for SqliteStore {
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(department_from_row).collect()
+    }
+}
+
+impl SqliteStore {
+    /// The usual case in one statement: counts the message in its windows if none is full and
+    /// it was not counted before. Returns whether it did; if not, nothing was written.
+    async fn reserve_if_room(&self, r: &SendReservation<'_>) -> StoreResult<bool> {
+        let now = ms(r.now);
+        let mut sql = String::from(
+            "INSERT INTO rate_limit_sends (message_uuid, department_uuid, recipient, is_manual, at)
+             SELECT $1, $2, $3, $4, $5 WHERE true",
+        );
+        for i in 0..r.windows.len() {
+            let (since, limit) = (6 + 2 * i, 7 + 2 * i);
+            sql.push_str(&format!(
+                " AND (SELECT COUNT(*) FROM (SELECT 1 FROM rate_limit_sends
+                       WHERE department_uuid = $2 AND recipient = $3 AND is_manual = $4 AND at > ${since}
+                       LIMIT ${limit})) < ${limit}"
+            ));
+        }
+        sql.push_str(" ON CONFLICT (message_uuid) DO NOTHING");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(r.message.to_string())
+            .bind(r.department.to_string())
+            .bind(r.recipient)
+            .bind(r.manual)
+            .bind(now);
+        for (window, limit) in r.windows {
+            q = q
+                .bind(now - window.as_millis() as i64)
+                .bind(i64::from(*limit));
+        }
+        let mut tx = self.write_statement().await?;
+        let inserted = q.execute(&mut *tx).await?.rows_affected() > 0;
+        tx.commit().await?;
+        Ok(inserted)
     }
 }
 

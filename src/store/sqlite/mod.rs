@@ -6,10 +6,13 @@
 //! pool and never block on writers.
 
 mod accept_many;
+mod callback_commit;
 mod compliance;
 mod credentials;
 mod customers;
 mod directory;
+mod finish_commit;
+mod finish_many;
 mod group_commit;
 mod messages;
 mod writer;
@@ -35,6 +38,10 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Accepted messages are written in batches, one fsync for many.
     accepts: group_commit::GroupCommit,
+    /// Delivery results are written in batches, one statement per table for many.
+    finishes: finish_commit::FinishCommit,
+    /// Callback results are written in batches, one statement for many.
+    callback_results: callback_commit::CallbackCommit,
 }
 
 impl SqliteStore {
@@ -60,11 +67,15 @@ impl SqliteStore {
         };
         let writes = writer::Writer::start(writer.clone());
         let accepts = group_commit::start(writes.clone());
+        let finishes = finish_commit::start(writes.clone());
+        let callback_results = callback_commit::start(writes.clone());
         Ok(Self {
             writer,
             writes,
             reader,
             accepts,
+            finishes,
+            callback_results,
         })
     }
 
