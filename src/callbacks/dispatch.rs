@@ -1,6 +1,7 @@
 //! The callback queue's workers: claim due callbacks (never two of one message out of order),
 //! sign and send each, record the result, and schedule retries (SPEC 6).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use super::sender::{AttemptOutcome, CallbackSender};
 use crate::clock::Clock;
 use crate::config::CallbackSettings;
 use crate::delivery::backoff;
+use crate::domain::credential::WebhookSecret;
 use crate::store::{CallbackResult, ClaimedCallback, Store};
 
 const BATCH: u32 = 16;
@@ -24,6 +26,16 @@ pub struct Dispatcher {
     settings: CallbackSettings,
     lease: Duration,
     clock: Clock,
+}
+
+/// A credential's signing secret, as the store gave it.
+#[derive(Clone)]
+enum Secret {
+    Found(Arc<WebhookSecret>),
+    /// The credential no longer exists: its callbacks cannot be signed.
+    Gone,
+    /// The store could not be read.
+    Unreadable,
 }
 
 impl Dispatcher {
@@ -70,10 +82,20 @@ impl Dispatcher {
                 }
             };
             let full = claimed.len() as u32 == BATCH;
+            // The callbacks of a batch mostly share a credential: its secret is read once.
+            let mut secrets: HashMap<String, Secret> = HashMap::new();
             let mut sends = JoinSet::new();
             for callback in claimed {
+                let secret = match secrets.get(&callback.credential) {
+                    Some(secret) => secret.clone(),
+                    None => {
+                        let secret = self.secret(&callback.credential).await;
+                        secrets.insert(callback.credential.clone(), secret.clone());
+                        secret
+                    }
+                };
                 let this = self.clone();
-                sends.spawn(async move { this.deliver(callback).await });
+                sends.spawn(async move { this.deliver(callback, secret).await });
             }
             let mut any_done = false;
             while let Some(done) = sends.join_next().await {
@@ -93,12 +115,24 @@ impl Dispatcher {
         }
     }
 
+    /// The signing secret of `credential`, read now.
+    async fn secret(&self, credential: &str) -> Secret {
+        match self.store.credential(credential).await {
+            Ok(Some(c)) => Secret::Found(Arc::new(c.webhook_secret)),
+            Ok(None) => Secret::Gone,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the signing secret failed");
+                Secret::Unreadable
+            }
+        }
+    }
+
     /// One attempt at one callback; returns whether it left the queue.
     #[tracing::instrument(skip_all, fields(webhook_id = %callback.webhook_id, message = %callback.message_uuid))]
-    async fn deliver(&self, callback: ClaimedCallback) -> bool {
-        let secret = match self.store.credential(&callback.credential).await {
-            Ok(Some(c)) => c.webhook_secret,
-            Ok(None) => {
+    async fn deliver(&self, callback: ClaimedCallback, secret: Secret) -> bool {
+        let secret = match secret {
+            Secret::Found(secret) => secret,
+            Secret::Gone => {
                 return self
                     .record(
                         &callback,
@@ -108,10 +142,8 @@ impl Dispatcher {
                     )
                     .await;
             }
-            Err(e) => {
-                tracing::error!(error = %e, "reading the signing secret failed");
-                return false;
-            }
+            // The callback keeps its lease until it expires, then is tried again.
+            Secret::Unreadable => return false,
         };
         let timestamp = self.clock.now().unix_timestamp();
         let outcome = self

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use super::{CLAIM_BATCH, Deliverer, Mode, POLL_INTERVAL, QUEUE_DEPTH_INTERVAL};
 use crate::domain::message::Message;
-use crate::store::{ClaimedJob, Store, StoreResult};
+use crate::store::{ClaimedJob, Store};
 
 /// Runs `count` workers until `shutdown`; each finishes the job in hand before stopping.
 pub async fn run_workers(
@@ -77,43 +78,33 @@ async fn work(
     }
 }
 
-/// The claimed jobs with their messages, one lane per recipient, each in claim order.
+/// The claimed jobs with their messages (read at once), one lane per recipient, each in
+/// claim order.
 async fn lanes(store: &Arc<dyn Store>, claimed: Vec<ClaimedJob>) -> Vec<Lane> {
-    // The messages are read side by side (the readers are a pool), then laid out in order.
-    let mut reads = JoinSet::new();
-    for (i, job) in claimed.iter().enumerate() {
-        let (store, uuid) = (store.clone(), job.message_uuid);
-        reads.spawn(async move { (i, store.message(uuid).await) });
+    if claimed.is_empty() {
+        return Vec::new();
     }
-    let mut messages: Vec<Option<StoreResult<Option<Message>>>> =
-        claimed.iter().map(|_| None).collect();
-    while let Some(read) = reads.join_next().await {
-        if let Ok((i, message)) = read {
-            messages[i] = Some(message);
+    let uuids: Vec<Uuid> = claimed.iter().map(|j| j.message_uuid).collect();
+    let mut messages: HashMap<Uuid, Message> = match store.messages(&uuids).await {
+        Ok(found) => found.into_iter().map(|m| (m.uuid, m)).collect(),
+        Err(e) => {
+            // A storage failure: the jobs keep their leases until they expire, then are retried.
+            tracing::error!(jobs = claimed.len(), error = %e, "reading claimed messages failed");
+            return Vec::new();
         }
-    }
+    };
     let mut lanes: Vec<Lane> = Vec::new();
     let mut by_recipient: HashMap<String, usize> = HashMap::new();
-    for (job, message) in claimed.into_iter().zip(messages) {
-        match message {
-            Some(Ok(message)) => {
-                let key = message.as_ref().map(|m| m.recipient.clone());
-                match key.as_ref().and_then(|k| by_recipient.get(k)) {
-                    Some(&lane) => lanes[lane].push((job, message)),
-                    None => {
-                        if let Some(k) = key {
-                            by_recipient.insert(k, lanes.len());
-                        }
-                        lanes.push(vec![(job, message)]);
-                    }
-                }
-            }
-            // A storage failure: the job keeps its lease until it expires, then is retried.
-            Some(Err(e)) => {
-                tracing::error!(message = %job.message_uuid, error = %e, "reading a claimed message failed")
-            }
+    for job in claimed {
+        let message = messages.remove(&job.message_uuid);
+        let key = message.as_ref().map(|m| m.recipient.clone());
+        match key.as_ref().and_then(|k| by_recipient.get(k)) {
+            Some(&lane) => lanes[lane].push((job, message)),
             None => {
-                tracing::error!(message = %job.message_uuid, "reading a claimed message panicked")
+                if let Some(k) = key {
+                    by_recipient.insert(k, lanes.len());
+                }
+                lanes.push(vec![(job, message)]);
             }
         }
     }

@@ -224,6 +224,8 @@ pub trait MessageStore: Send + Sync + 'static {
         response: &StoredResponse,
     ) -> StoreResult<()>;
     async fn message(&self, uuid: Uuid) -> StoreResult<Option<Message>>;
+    /// Those of `uuids` that exist, in any order: one read for a claimed batch.
+    async fn messages(&self, uuids: &[Uuid]) -> StoreResult<Vec<Message>>;
     /// A page of the (department, customer) thread, newest first, after `before`.
     async fn thread(
         &self,

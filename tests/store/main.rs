@@ -87,6 +87,7 @@ macro_rules! every_test {
                 an_opt_out_racing_an_import_always_wins,
                 an_expired_idempotency_key_is_free,
                 racing_sends_never_overfill_a_rate_window,
+                racing_sends_to_many_recipients_fill_each_window_exactly,
                 an_optin_request_is_claimed_once_a_day_only_for_undecided_numbers,
                 an_optin_releases_the_messages_waiting_for_it_in_order,
                 a_failing_accept_fails_alone_among_concurrent_ones,

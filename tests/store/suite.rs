@@ -1544,6 +1544,20 @@ pub async fn concurrent_delivery_results_land_as_if_one_by_one(store: &Arc<dyn S
         .await
         .unwrap();
     assert_eq!(jobs.len(), 24);
+    // A claimed batch's messages are read at once; one that does not exist is left out.
+    let mut uuids: Vec<Uuid> = jobs.iter().map(|j| j.message_uuid).collect();
+    uuids.push(Uuid::new_v4());
+    let mut read: Vec<Uuid> = store
+        .messages(&uuids)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.uuid)
+        .collect();
+    read.sort();
+    uuids.pop();
+    uuids.sort();
+    assert_eq!(read, uuids);
     let later = t0 + Duration::seconds(300);
     let result = |i: usize| -> (MessageUpdate, Option<AttemptRecord>, JobNext) {
         let attempt = |outcome: &str| AttemptRecord {
@@ -1781,4 +1795,74 @@ pub async fn concurrent_callback_results_land_as_if_one_by_one(store: &Arc<dyn S
         again.len(),
         (0..claimed.len()).filter(|i| i % 3 == 1).count()
     );
+}
+
+pub async fn racing_sends_to_many_recipients_fill_each_window_exactly(store: &Arc<dyn Store>) {
+    // Forty reservations at once (on SQLite decided together), five for each of eight
+    // recipients, under an hourly limit of 2 and a daily one of 3: each recipient gets exactly
+    // two, and the retry of a counted message is granted again even with its window full.
+    use herald::store::{Reservation, SendReservation};
+    let department = Uuid::new_v4();
+    let t0 = now();
+    let windows = [
+        (StdDuration::from_secs(3600), 2u32),
+        (StdDuration::from_secs(24 * 3600), 3u32),
+    ];
+    let recipients: Vec<String> = (0..8).map(|i| format!("+1415555020{i}")).collect();
+    let racers: Vec<_> = (0..40)
+        .map(|i| {
+            let (store, recipient) = (store.clone(), recipients[i % 8].clone());
+            tokio::spawn(async move {
+                let message = Uuid::now_v7();
+                let r = SendReservation {
+                    message,
+                    department,
+                    recipient: &recipient,
+                    manual: false,
+                    windows: &windows,
+                    now: t0,
+                };
+                (i % 8, message, store.reserve_send(&r).await.unwrap())
+            })
+        })
+        .collect();
+    let mut granted: HashMap<usize, Vec<Uuid>> = HashMap::new();
+    for racer in racers {
+        let (recipient, message, outcome) = racer.await.unwrap();
+        match outcome {
+            Reservation::Granted => granted.entry(recipient).or_default().push(message),
+            Reservation::Refused { retry_after } => assert!(
+                retry_after >= StdDuration::from_secs(1)
+                    && retry_after <= StdDuration::from_secs(3600),
+                "a full hour frees up within the hour: {retry_after:?}"
+            ),
+        }
+    }
+    for (i, recipient) in recipients.iter().enumerate() {
+        let mine = granted.get(&i).map(Vec::as_slice).unwrap_or_default();
+        assert_eq!(mine.len(), 2, "recipient {i}: the hour's limit exactly");
+        let retry = SendReservation {
+            message: mine[0],
+            department,
+            recipient,
+            manual: false,
+            windows: &windows,
+            now: t0 + Duration::seconds(5),
+        };
+        let another = SendReservation {
+            message: Uuid::now_v7(),
+            ..retry
+        };
+        let (retried, refused) =
+            tokio::join!(store.reserve_send(&retry), store.reserve_send(&another));
+        assert_eq!(
+            retried.unwrap(),
+            Reservation::Granted,
+            "recipient {i}: a retry"
+        );
+        assert!(
+            matches!(refused.unwrap(), Reservation::Refused { .. }),
+            "recipient {i}: the window stays full"
+        );
+    }
 }

@@ -391,6 +391,10 @@ impl MessageStore for CachedStore {
         self.inner.message(uuid).await
     }
 
+    async fn messages(&self, uuids: &[Uuid]) -> StoreResult<Vec<Message>> {
+        self.inner.messages(uuids).await
+    }
+
     async fn thread(
         &self,
         department: Uuid,

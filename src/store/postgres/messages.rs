@@ -213,6 +213,15 @@ impl MessageStore for PgStore {
         row.as_ref().map(message_from_row).transpose()
     }
 
+    async fn messages(&self, uuids: &[Uuid]) -> StoreResult<Vec<Message>> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE uuid = ANY($1)");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(uuids)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
     async fn thread(
         &self,
         department: Uuid,

@@ -274,6 +274,18 @@ impl MessageStore for SqliteStore {
         row.as_ref().map(message_from_row).transpose()
     }
 
+    async fn messages(&self, uuids: &[Uuid]) -> StoreResult<Vec<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE uuid IN (SELECT value FROM json_each($1))"
+        );
+        let uuids: Vec<String> = uuids.iter().map(Uuid::to_string).collect();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(json(&uuids)?)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
     async fn thread(
         &self,
         department: Uuid,
@@ -521,57 +533,9 @@ impl MessageStore for SqliteStore {
     }
 
     async fn reserve_send(&self, r: &SendReservation<'_>) -> StoreResult<Reservation> {
-        if self.reserve_if_room(r).await? {
-            return Ok(Reservation::Granted);
-        }
-        // Counted before (a retry), or a window is full: find out which, and how long to wait.
-        let mut tx = self.write_tx().await?;
-        let counted = sqlx::query("SELECT 1 FROM rate_limit_sends WHERE message_uuid = $1")
-            .bind(r.message.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if counted.is_some() {
-            return Ok(Reservation::Granted);
-        }
-        let now = ms(r.now);
-        for (window, limit) in r.windows {
-            let since = now - window.as_millis() as i64;
-            let row = sqlx::query(
-                "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM (
-                     SELECT at FROM rate_limit_sends
-                     WHERE department_uuid = $1 AND recipient = $2 AND is_manual = $3 AND at > $4
-                     ORDER BY at DESC LIMIT $5)",
-            )
-            .bind(r.department.to_string())
-            .bind(r.recipient)
-            .bind(r.manual)
-            .bind(since)
-            .bind(i64::from(*limit))
-            .fetch_one(&mut *tx)
-            .await?;
-            let n: i64 = row.get("n");
-            if n >= i64::from(*limit) {
-                // The window frees up when the oldest of the last `limit` sends leaves it.
-                let oldest: i64 = row.get::<Option<i64>, _>("oldest").unwrap_or(now);
-                let wait = (oldest + window.as_millis() as i64 - now).max(1000);
-                return Ok(Reservation::Refused {
-                    retry_after: Duration::from_millis(wait as u64),
-                });
-            }
-        }
-        sqlx::query(
-            "INSERT INTO rate_limit_sends (message_uuid, department_uuid, recipient, is_manual, at)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(r.message.to_string())
-        .bind(r.department.to_string())
-        .bind(r.recipient)
-        .bind(r.manual)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Reservation::Granted)
+        self.reservations
+            .submit(super::reservations::Reserve::of(r))
+            .await
     }
 
     async fn record_outbox(&self, e: &OutboxEntry) -> StoreResult<()> {
@@ -632,42 +596,6 @@ impl MessageStore for SqliteStore {
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(department_from_row).collect()
-    }
-}
-
-impl SqliteStore {
-    /// The usual case in one statement: counts the message in its windows if none is full and
-    /// it was not counted before. Returns whether it did; if not, nothing was written.
-    async fn reserve_if_room(&self, r: &SendReservation<'_>) -> StoreResult<bool> {
-        let now = ms(r.now);
-        let mut sql = String::from(
-            "INSERT INTO rate_limit_sends (message_uuid, department_uuid, recipient, is_manual, at)
-             SELECT $1, $2, $3, $4, $5 WHERE true",
-        );
-        for i in 0..r.windows.len() {
-            let (since, limit) = (6 + 2 * i, 7 + 2 * i);
-            sql.push_str(&format!(
-                " AND (SELECT COUNT(*) FROM (SELECT 1 FROM rate_limit_sends
-                       WHERE department_uuid = $2 AND recipient = $3 AND is_manual = $4 AND at > ${since}
-                       LIMIT ${limit})) < ${limit}"
-            ));
-        }
-        sql.push_str(" ON CONFLICT (message_uuid) DO NOTHING");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(r.message.to_string())
-            .bind(r.department.to_string())
-            .bind(r.recipient)
-            .bind(r.manual)
-            .bind(now);
-        for (window, limit) in r.windows {
-            q = q
-                .bind(now - window.as_millis() as i64)
-                .bind(i64::from(*limit));
-        }
-        let mut tx = self.write_statement().await?;
-        let inserted = q.execute(&mut *tx).await?.rows_affected() > 0;
-        tx.commit().await?;
-        Ok(inserted)
     }
 }
 

@@ -15,6 +15,7 @@ mod finish_commit;
 mod finish_many;
 mod group_commit;
 mod messages;
+mod reservations;
 mod writer;
 
 use std::str::FromStr;
@@ -42,6 +43,8 @@ pub struct SqliteStore {
     finishes: finish_commit::FinishCommit,
     /// Callback results are written in batches, one statement for many.
     callback_results: callback_commit::CallbackCommit,
+    /// Rate-window reservations are decided in batches, one statement for many.
+    reservations: reservations::ReserveCommit,
 }
 
 impl SqliteStore {
@@ -69,6 +72,7 @@ impl SqliteStore {
         let accepts = group_commit::start(writes.clone());
         let finishes = finish_commit::start(writes.clone());
         let callback_results = callback_commit::start(writes.clone());
+        let reservations = reservations::start(writes.clone());
         Ok(Self {
             writer,
             writes,
@@ -76,6 +80,7 @@ impl SqliteStore {
             accepts,
             finishes,
             callback_results,
+            reservations,
         })
     }
 
