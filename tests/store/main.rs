@@ -94,6 +94,7 @@ macro_rules! every_test {
                 concurrent_accepts_for_one_thread_all_land,
                 a_failing_write_fails_alone_among_concurrent_ones,
                 concurrent_delivery_results_land_as_if_one_by_one,
+                a_failing_delivery_result_fails_alone_among_concurrent_ones,
                 concurrent_callback_results_land_as_if_one_by_one,
             ]
         );

@@ -1866,3 +1866,92 @@ pub async fn racing_sends_to_many_recipients_fill_each_window_exactly(store: &Ar
         );
     }
 }
+
+pub async fn a_failing_delivery_result_fails_alone_among_concurrent_ones(store: &Arc<dyn Store>) {
+    // Ten results at once (on SQLite one batch), one of them carrying a callback whose id is
+    // already taken: that one fails and changes nothing; the nine others are kept.
+    use herald::domain::message::MessageStatus;
+    use herald::store::{JobNext, MessageUpdate, NewJob};
+    let dealer = dealer(store.as_ref()).await;
+    let department = department(store.as_ref(), &dealer).await;
+    let t0 = now();
+    for _ in 0..11 {
+        let m = message(&dealer, &department, t0);
+        let job = NewJob {
+            due_at: t0,
+            lease: None,
+        };
+        store
+            .accept_message(&m, Some(job), None, None)
+            .await
+            .unwrap();
+    }
+    let mut jobs = store
+        .claim_jobs(t0, StdDuration::from_secs(60), 11)
+        .await
+        .unwrap();
+    let first = jobs.remove(0);
+    let taken = new_callback(0);
+    let update = MessageUpdate {
+        callbacks: vec![taken.clone()],
+        ..Default::default()
+    };
+    store
+        .finish_job(&first, update, None, JobNext::Done, t0)
+        .await
+        .unwrap();
+    let racers: Vec<_> = jobs
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, job)| {
+            let store = store.clone();
+            let callback = if i == 6 {
+                taken.clone()
+            } else {
+                new_callback(i as u32)
+            };
+            tokio::spawn(async move {
+                let update = MessageUpdate {
+                    status: Some(MessageStatus::Sent),
+                    callbacks: vec![callback],
+                    ..Default::default()
+                };
+                store
+                    .finish_job(&job, update, None, JobNext::Done, t0)
+                    .await
+                    .is_ok()
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for racer in racers {
+        results.push(racer.await.unwrap());
+    }
+    assert_eq!(
+        results.iter().filter(|ok| !**ok).count(),
+        1,
+        "only the duplicate fails: {results:?}"
+    );
+    assert!(!results[6]);
+    for (i, job) in jobs.iter().enumerate() {
+        let m = store.message(job.message_uuid).await.unwrap().unwrap();
+        let callbacks = store.callbacks(job.message_uuid).await.unwrap();
+        if i == 6 {
+            assert_eq!(
+                m.status,
+                MessageStatus::Accepted,
+                "the failed result wrote nothing"
+            );
+            assert!(callbacks.is_empty());
+        } else {
+            assert_eq!(m.status, MessageStatus::Sent, "result {i} is kept");
+            assert_eq!(callbacks.len(), 1);
+        }
+    }
+    assert_eq!(
+        store.queue_depth().await.unwrap(),
+        1,
+        "the failed job stays queued"
+    );
+}

@@ -1,9 +1,10 @@
 //! Group commit for delivery results. Every delivered message ends with a handful of writes
 //! (its job, its status, its attempt, its callbacks); written one step at a time they cost
 //! several hand-offs to SQLite's thread each. Instead one task takes the results waiting in its
-//! channel and writes them together, one statement per table (`finish_many`); each worker is
-//! answered once that write is durable. Should the batch fail, every result is written again
-//! alone, in a savepoint of its own, so a failing one fails alone.
+//! channel and writes them together in one query (`finish_many`); each worker is answered once
+//! that write is durable. Should the batch fail, it is undone and every result is written
+//! again alone, in a savepoint of its own, so a failing one fails alone; so is a batch holding
+//! one message twice.
 
 use std::collections::HashSet;
 
@@ -50,7 +51,18 @@ async fn commit(writer: &Writer, batch: Vec<Waiting<Finish, bool>>) {
     let mut seen = HashSet::with_capacity(items.len());
     let distinct = items.iter().all(|f| seen.insert(f.job.message_uuid));
     let together = if distinct {
-        finish_together(&mut tx, &items).await
+        match finish_many_in(&mut tx, &items).await {
+            Ok(held) => Some(held),
+            Err(e) => {
+                tracing::warn!(error = %e, results = items.len(), "batched delivery results failed; writing one by one");
+                if let Err(e) = tx.undo_so_far().await {
+                    drop(items);
+                    drop(tx);
+                    return fail_all(batch, &e);
+                }
+                None
+            }
+        }
     } else {
         None
     };
@@ -70,32 +82,6 @@ async fn commit(writer: &Writer, batch: Vec<Waiting<Finish, bool>>) {
     }
     for (w, outcome) in batch.into_iter().zip(outcomes) {
         w.answer(outcome);
-    }
-}
-
-/// The fast path: all in one savepoint; `None` (and nothing written) if any statement failed.
-async fn finish_together(tx: &mut SqliteConnection, items: &[&Finish]) -> Option<Vec<bool>> {
-    let result = async {
-        let mut savepoint = tx.begin().await?;
-        match finish_many_in(&mut savepoint, items).await {
-            Ok(held) => {
-                savepoint.commit().await?;
-                Ok(held)
-            }
-            Err(e) => {
-                savepoint.rollback().await?;
-                Err(e)
-            }
-        }
-    }
-    .await;
-    match result {
-        Ok(held) => Some(held),
-        Err(e) => {
-            let e: StoreError = e;
-            tracing::warn!(error = %e, results = items.len(), "batched delivery results failed; writing one by one");
-            None
-        }
     }
 }
 

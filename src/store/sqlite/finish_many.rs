@@ -1,10 +1,12 @@
-//! Many delivery results written with one statement per table: the fast path of
-//! `finish_commit`. The rows travel as one JSON array bound to one parameter and are unpacked
-//! by SQLite's `json_each`, so each statement has one text whatever the batch size: it is
-//! prepared once and cached, and a batch of hundreds costs a handful of hand-offs to SQLite's
-//! thread instead of several per message.
+//! Many delivery results written at once: the fast path of `finish_commit`. The rows travel
+//! as JSON arrays, one per table, unpacked by SQLite's `json_each`, and every statement goes
+//! to SQLite's thread in one query string: one hand-off for the whole batch, however many
+//! results it carries, and one prepared text whatever its size (cached once).
+//!
+//! Every write checks the result's lease against its job row, which the last two statements
+//! delete or free, so a result whose lease is gone writes nothing, exactly as one by one.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use serde_json::{Value, json};
 use sqlx::{Row, SqliteConnection};
@@ -14,207 +16,135 @@ use super::ms;
 use crate::domain::message::MessageStatus;
 use crate::store::{JobNext, StoreResult};
 
+/// The result's job still holds its lease (`$row`: the alias of the result's JSON row).
+macro_rules! held {
+    ($row:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM delivery_jobs j WHERE j.message_uuid = ",
+            $row,
+            ".value ->> 'uuid' AND j.lease_id = ",
+            $row,
+            ".value ->> 'lease')"
+        )
+    };
+}
+
+const FINISH_MANY: &str = concat!(
+    // $1: which results still hold their lease (the answer).
+    "SELECT j.message_uuid FROM delivery_jobs j, json_each($1) AS k
+     WHERE j.message_uuid = k.value ->> 'uuid' AND j.lease_id = k.value ->> 'lease';",
+    // $2: the messages' new state.
+    "UPDATE messages SET status = COALESCE(u.value ->> 'status', messages.status),
+         error_code = CASE WHEN u.value ->> 'code' IS NULL THEN messages.error_code ELSE u.value ->> 'code' END,
+         error_description = CASE WHEN u.value ->> 'code' IS NULL THEN messages.error_description ELSE u.value ->> 'description' END,
+         provider_message_id = COALESCE(u.value ->> 'provider_id', messages.provider_message_id),
+         composed_body = COALESCE(u.value ->> 'body', messages.composed_body),
+         sender = COALESCE(u.value ->> 'sender', messages.sender),
+         updated_at = u.value ->> 'at'
+     FROM json_each($2) AS u
+     WHERE messages.uuid = u.value ->> 'uuid' AND ",
+    held!("u"),
+    ";",
+    // $3: the attempts, in order.
+    "INSERT INTO delivery_attempts (message_uuid, attempt, at, outcome, error_code, detail)
+     SELECT a.value ->> 'uuid', a.value ->> 'attempt', a.value ->> 'at', a.value ->> 'outcome',
+            a.value ->> 'code', a.value ->> 'detail'
+     FROM json_each($3) AS a WHERE ",
+    held!("a"),
+    " ORDER BY a.key;",
+    // $4: the callbacks, numbered after each message's last one (`n`: 1, 2, … within the
+    // result). The rows are all read, and sorted, before the first is written, so every row
+    // sees the numbers as they stood before this statement.
+    "INSERT INTO callbacks (webhook_id, message_uuid, seq, url, credential, payload, state, due_at, created_at)
+     SELECT c.value ->> 'id', c.value ->> 'uuid',
+            (SELECT COALESCE(MAX(p.seq), 0) FROM callbacks p WHERE p.message_uuid = c.value ->> 'uuid') + (c.value ->> 'n'),
+            c.value ->> 'url', c.value ->> 'credential', c.value ->> 'payload', 'PENDING',
+            c.value ->> 'at', c.value ->> 'at'
+     FROM json_each($4) AS c WHERE ",
+    held!("c"),
+    " ORDER BY c.key;",
+    // $5: jobs done leave the queue.
+    "DELETE FROM delivery_jobs
+     WHERE (message_uuid, lease_id) IN (SELECT value ->> 'uuid', value ->> 'lease' FROM json_each($5));",
+    // $6: the others go back to it, free, due again when their step said.
+    "UPDATE delivery_jobs SET due_at = q.value ->> 'due',
+         attempts = delivery_jobs.attempts + (q.value ->> 'attempts'),
+         lease_id = NULL, lease_expires_at = NULL
+     FROM json_each($6) AS q
+     WHERE delivery_jobs.message_uuid = q.value ->> 'uuid' AND delivery_jobs.lease_id = q.value ->> 'lease';"
+);
+
 /// Writes every result of `batch` whose lease is still held, inside the caller's transaction;
-/// returns, for each, whether it was held (and so written). Fails as a whole; the caller rolls
-/// back and writes the results one by one. No message may appear twice in `batch`.
+/// returns, for each, whether it was held (and so written). On failure part of it may be
+/// written: the caller undoes it. No message may appear twice in `batch`.
 pub(super) async fn finish_many_in(
     conn: &mut SqliteConnection,
     batch: &[&Finish],
 ) -> StoreResult<Vec<bool>> {
-    let held = leases_held(conn, batch).await?;
-    let kept: Vec<&Finish> = batch
-        .iter()
-        .zip(&held)
-        .filter(|(_, held)| **held)
-        .map(|(f, _)| *f)
-        .collect();
-    if !kept.is_empty() {
-        update_messages(conn, &kept).await?;
-        insert_attempts(conn, &kept).await?;
-        insert_callbacks(conn, &kept).await?;
-        update_jobs(conn, &kept).await?;
-    }
-    Ok(held)
-}
-
-async fn leases_held(conn: &mut SqliteConnection, batch: &[&Finish]) -> StoreResult<Vec<bool>> {
-    let uuids: Vec<String> = batch
-        .iter()
-        .map(|f| f.job.message_uuid.to_string())
-        .collect();
-    let rows = sqlx::query(
-        "SELECT message_uuid, lease_id FROM delivery_jobs
-         WHERE message_uuid IN (SELECT value FROM json_each($1))",
-    )
-    .bind(Value::from(uuids.clone()).to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    let leases: HashMap<String, Option<String>> = rows
-        .iter()
-        .map(|r| (r.get("message_uuid"), r.get("lease_id")))
-        .collect();
-    Ok(batch
-        .iter()
-        .zip(uuids)
-        .map(|(f, uuid)| {
-            leases.get(&uuid).and_then(|l| l.as_deref()) == Some(&*f.job.lease.id.to_string())
-        })
-        .collect())
-}
-
-async fn update_messages(conn: &mut SqliteConnection, kept: &[&Finish]) -> StoreResult<()> {
-    let rows: Vec<Value> = kept
-        .iter()
-        .map(|f| {
-            let u = &f.update;
-            json!({
-                "uuid": f.job.message_uuid.to_string(),
-                "status": u.status.map(MessageStatus::as_str),
-                "code": u.error.as_ref().map(|e| &e.code),
-                "description": u.error.as_ref().map(|e| &e.description),
-                "provider_id": u.provider_message_id,
-                "body": u.composed_body,
-                "sender": u.sender,
-                "at": ms(f.now),
-            })
-        })
-        .collect();
-    sqlx::query(
-        "UPDATE messages SET status = COALESCE(u.value ->> 'status', messages.status),
-             error_code = CASE WHEN u.value ->> 'code' IS NULL THEN messages.error_code ELSE u.value ->> 'code' END,
-             error_description = CASE WHEN u.value ->> 'code' IS NULL THEN messages.error_description ELSE u.value ->> 'description' END,
-             provider_message_id = COALESCE(u.value ->> 'provider_id', messages.provider_message_id),
-             composed_body = COALESCE(u.value ->> 'body', messages.composed_body),
-             sender = COALESCE(u.value ->> 'sender', messages.sender),
-             updated_at = u.value ->> 'at'
-         FROM json_each($1) AS u
-         WHERE messages.uuid = u.value ->> 'uuid'",
-    )
-    .bind(Value::from(rows).to_string())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-async fn insert_attempts(conn: &mut SqliteConnection, kept: &[&Finish]) -> StoreResult<()> {
-    let rows: Vec<Value> = kept
-        .iter()
-        .filter_map(|f| {
-            f.attempt.as_ref().map(|a| {
-                json!({
-                    "uuid": f.job.message_uuid.to_string(),
-                    "attempt": a.attempt,
-                    "at": ms(a.at),
-                    "outcome": a.outcome,
-                    "code": a.error_code,
-                    "detail": a.detail,
-                })
-            })
-        })
-        .collect();
-    if rows.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO delivery_attempts (message_uuid, attempt, at, outcome, error_code, detail)
-         SELECT value ->> 'uuid', value ->> 'attempt', value ->> 'at', value ->> 'outcome',
-                value ->> 'code', value ->> 'detail'
-         FROM json_each($1) ORDER BY key",
-    )
-    .bind(Value::from(rows).to_string())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Each message's new callbacks, numbered after its last one, in the order given.
-async fn insert_callbacks(conn: &mut SqliteConnection, kept: &[&Finish]) -> StoreResult<()> {
-    let with: Vec<&Finish> = kept
-        .iter()
-        .copied()
-        .filter(|f| !f.update.callbacks.is_empty())
-        .collect();
-    if with.is_empty() {
-        return Ok(());
-    }
-    let uuids: Vec<String> = with
-        .iter()
-        .map(|f| f.job.message_uuid.to_string())
-        .collect();
-    let last = sqlx::query(
-        "SELECT message_uuid, MAX(seq) AS seq FROM callbacks
-         WHERE message_uuid IN (SELECT value FROM json_each($1)) GROUP BY message_uuid",
-    )
-    .bind(Value::from(uuids.clone()).to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut seqs: HashMap<String, i64> = last
-        .iter()
-        .map(|r| (r.get("message_uuid"), r.get("seq")))
-        .collect();
-    let mut rows = Vec::new();
-    for (f, uuid) in with.iter().zip(uuids) {
-        let seq = seqs.entry(uuid.clone()).or_insert(0);
-        for cb in &f.update.callbacks {
-            *seq += 1;
-            rows.push(json!({
-                "id": cb.webhook_id,
+    let (mut leases, mut updates, mut attempts, mut callbacks, mut done, mut again) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for f in batch {
+        let (uuid, lease) = (f.job.message_uuid.to_string(), f.job.lease.id.to_string());
+        let at = ms(f.now);
+        leases.push(json!({"uuid": uuid, "lease": lease}));
+        let u = &f.update;
+        updates.push(json!({
+            "uuid": uuid,
+            "lease": lease,
+            "status": u.status.map(MessageStatus::as_str),
+            "code": u.error.as_ref().map(|e| &e.code),
+            "description": u.error.as_ref().map(|e| &e.description),
+            "provider_id": u.provider_message_id,
+            "body": u.composed_body,
+            "sender": u.sender,
+            "at": at,
+        }));
+        if let Some(a) = &f.attempt {
+            attempts.push(json!({
                 "uuid": uuid,
-                "seq": *seq,
+                "lease": lease,
+                "attempt": a.attempt,
+                "at": ms(a.at),
+                "outcome": a.outcome,
+                "code": a.error_code,
+                "detail": a.detail,
+            }));
+        }
+        for (n, cb) in u.callbacks.iter().enumerate() {
+            callbacks.push(json!({
+                "uuid": uuid,
+                "lease": lease,
+                "n": n + 1,
+                "id": cb.webhook_id,
                 "url": cb.url,
                 "credential": cb.credential,
                 "payload": cb.payload,
-                "at": ms(f.now),
+                "at": at,
             }));
         }
-    }
-    sqlx::query(
-        "INSERT INTO callbacks (webhook_id, message_uuid, seq, url, credential, payload, state, due_at, created_at)
-         SELECT value ->> 'id', value ->> 'uuid', value ->> 'seq', value ->> 'url', value ->> 'credential',
-                value ->> 'payload', 'PENDING', value ->> 'at', value ->> 'at'
-         FROM json_each($1) ORDER BY key",
-    )
-    .bind(Value::from(rows).to_string())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Done jobs leave the queue; the others go back to it, free, due again when their step said.
-async fn update_jobs(conn: &mut SqliteConnection, kept: &[&Finish]) -> StoreResult<()> {
-    let mut done = Vec::new();
-    let mut again = Vec::new();
-    for f in kept {
-        let uuid = f.job.message_uuid.to_string();
         match f.next {
-            JobNext::Done => done.push(Value::from(uuid)),
+            JobNext::Done => done.push(json!({"uuid": uuid, "lease": lease})),
             JobNext::Park { until } => {
-                again.push(json!({"uuid": uuid, "due": ms(until), "attempts": 0}))
+                again.push(json!({"uuid": uuid, "lease": lease, "due": ms(until), "attempts": 0}))
             }
             JobNext::Retry { due_at } => {
-                again.push(json!({"uuid": uuid, "due": ms(due_at), "attempts": 1}))
+                again.push(json!({"uuid": uuid, "lease": lease, "due": ms(due_at), "attempts": 1}))
             }
         }
     }
-    if !done.is_empty() {
-        sqlx::query(
-            "DELETE FROM delivery_jobs WHERE message_uuid IN (SELECT value FROM json_each($1))",
-        )
-        .bind(Value::from(done).to_string())
-        .execute(&mut *conn)
+    let text = |rows: Vec<Value>| Value::from(rows).to_string();
+    let rows = sqlx::query(FINISH_MANY)
+        .bind(text(leases))
+        .bind(text(updates))
+        .bind(text(attempts))
+        .bind(text(callbacks))
+        .bind(text(done))
+        .bind(text(again))
+        .fetch_all(&mut *conn)
         .await?;
-    }
-    if !again.is_empty() {
-        sqlx::query(
-            "UPDATE delivery_jobs SET due_at = j.value ->> 'due',
-                 attempts = attempts + (j.value ->> 'attempts'),
-                 lease_id = NULL, lease_expires_at = NULL
-             FROM json_each($1) AS j
-             WHERE delivery_jobs.message_uuid = j.value ->> 'uuid'",
-        )
-        .bind(Value::from(again).to_string())
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    let held: HashSet<String> = rows.iter().map(|r| r.get("message_uuid")).collect();
+    Ok(batch
+        .iter()
+        .map(|f| held.contains(&f.job.message_uuid.to_string()))
+        .collect())
 }

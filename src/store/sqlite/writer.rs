@@ -168,6 +168,13 @@ pub(super) struct WriteTx {
 }
 
 impl WriteTx {
+    /// Undoes everything this write has done so far; it stays open, to do something else.
+    pub(super) async fn undo_so_far(&mut self) -> StoreResult<()> {
+        assert!(self.savepoint, "a single statement has nothing to undo");
+        sqlx::query(ROLLBACK).execute(&mut **self).await?;
+        Ok(())
+    }
+
     /// Keeps this write; returns once it is durable.
     pub(super) async fn commit(mut self) -> StoreResult<()> {
         let mut guard = self.guard.take().expect("not yet committed");
