@@ -28,18 +28,30 @@ pub(crate) struct Batcher<T, R> {
 impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
     /// Starts the task that hands batches of at most `max` to `handle`; it ends when the
     /// `Batcher` is dropped. `handle` must answer every request of its batch.
-    pub fn start<F, Fut>(max: usize, mut handle: F) -> Self
+    pub fn start<F, Fut>(max: usize, handle: F) -> Self
     where
         F: FnMut(Vec<Waiting<T, R>>) -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Self::start_with(max, handle, |task| {
+            tokio::spawn(task);
+        })
+    }
+
+    /// [`Self::start`], with the task started by `spawn` (e.g. on a runtime of its own).
+    pub fn start_with<F, Fut, S>(max: usize, mut handle: F, spawn: S) -> Self
+    where
+        F: FnMut(Vec<Waiting<T, R>>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+        S: FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>),
     {
         let (queue, mut waiting) = mpsc::channel(max * 4);
-        tokio::spawn(async move {
+        spawn(Box::pin(async move {
             let mut batch = Vec::with_capacity(max);
             while waiting.recv_many(&mut batch, max).await > 0 {
                 handle(std::mem::take(&mut batch)).await;
             }
-        });
+        }));
         Self { queue }
     }
 

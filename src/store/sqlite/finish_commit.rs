@@ -34,10 +34,14 @@ pub(super) type FinishCommit = Batcher<Finish, bool>;
 
 /// Starts the committing task on `writer`.
 pub(super) fn start(writer: Writer) -> FinishCommit {
-    Batcher::start(MAX_BATCH, move |batch| {
-        let writer = writer.clone();
-        async move { commit(&writer, batch).await }
-    })
+    Batcher::start_with(
+        MAX_BATCH,
+        move |batch| {
+            let writer = writer.clone();
+            async move { commit(&writer, batch).await }
+        },
+        super::runtime::spawn,
+    )
 }
 
 async fn commit(writer: &Writer, batch: Vec<Waiting<Finish, bool>>) {

@@ -32,13 +32,17 @@ pub(super) type GroupCommit = Batcher<Accept, AcceptOutcome>;
 
 /// Starts the committing task on `writer`.
 pub(super) fn start(writer: Writer) -> GroupCommit {
-    Batcher::start(MAX_BATCH, move |batch| {
-        let writer = writer.clone();
-        async move {
-            commit(&writer, batch).await;
-            metrics::counter!("herald_sqlite_group_commits_total").increment(1);
-        }
-    })
+    Batcher::start_with(
+        MAX_BATCH,
+        move |batch| {
+            let writer = writer.clone();
+            async move {
+                commit(&writer, batch).await;
+                metrics::counter!("herald_sqlite_group_commits_total").increment(1);
+            }
+        },
+        super::runtime::spawn,
+    )
 }
 
 async fn commit(writer: &Writer, batch: Vec<Waiting<Accept, AcceptOutcome>>) {

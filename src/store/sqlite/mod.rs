@@ -16,6 +16,7 @@ mod finish_many;
 mod group_commit;
 mod messages;
 mod reservations;
+mod runtime;
 mod writer;
 
 use std::str::FromStr;

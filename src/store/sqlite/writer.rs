@@ -114,7 +114,7 @@ impl Writer {
     pub(super) fn start(pool: SqlitePool) -> Self {
         let state = Arc::new(Mutex::new(State::default()));
         let pending = Arc::new(Notify::new());
-        tokio::spawn(commit_groups(Arc::downgrade(&state), pending.clone()));
+        super::runtime::spawn(commit_groups(Arc::downgrade(&state), pending.clone()));
         Self {
             pool,
             shared: Arc::new(Shared { state, pending }),
