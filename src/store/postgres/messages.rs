@@ -333,92 +333,15 @@ impl MessageStore for PgStore {
         next: JobNext,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let now = at(now);
-        let uuid = job.message_uuid;
-        let mut tx = self.pool.begin().await?;
-        // Locking the job row keeps a claimer on another node from taking it over (its lease
-        // expiring right now) until this step's result is written.
-        let held = sqlx::query(
-            "SELECT 1 FROM delivery_jobs WHERE message_uuid = $1 AND lease_id = $2 FOR UPDATE",
-        )
-        .bind(uuid)
-        .bind(job.lease.id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if held.is_none() {
-            return Ok(false);
-        }
-        sqlx::query(
-            "UPDATE messages SET status = COALESCE($2, status),
-                 error_code = CASE WHEN $3::text IS NULL THEN error_code ELSE $3 END,
-                 error_description = CASE WHEN $3::text IS NULL THEN error_description ELSE $4 END,
-                 provider_message_id = COALESCE($5, provider_message_id),
-                 composed_body = COALESCE($6, composed_body),
-                 sender = COALESCE($7, sender),
-                 updated_at = $8
-             WHERE uuid = $1",
-        )
-        .bind(uuid)
-        .bind(update.status.map(MessageStatus::as_str))
-        .bind(update.error.as_ref().map(|e| e.code.as_str()))
-        .bind(update.error.as_ref().map(|e| e.description.as_str()))
-        .bind(&update.provider_message_id)
-        .bind(&update.composed_body)
-        .bind(&update.sender)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if let Some(a) = attempt {
-            sqlx::query(
-                "INSERT INTO delivery_attempts (message_uuid, attempt, at, outcome, error_code, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(uuid)
-            .bind(i64::from(a.attempt))
-            .bind(at(a.at))
-            .bind(&a.outcome)
-            .bind(&a.error_code)
-            .bind(&a.detail)
-            .execute(&mut *tx)
-            .await?;
-        }
-        insert_callbacks(&mut tx, uuid, &update.callbacks, now).await?;
-        if !update.callbacks.is_empty() {
-            notify(&mut tx, CALLBACKS_CHANNEL).await?;
-        }
-        match next {
-            JobNext::Done => {
-                sqlx::query("DELETE FROM delivery_jobs WHERE message_uuid = $1")
-                    .bind(uuid)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            JobNext::Park { until } => {
-                sqlx::query(
-                    "UPDATE delivery_jobs SET due_at = $2, lease_id = NULL, lease_expires_at = NULL
-                     WHERE message_uuid = $1",
-                )
-                .bind(uuid)
-                .bind(at(until))
-                .execute(&mut *tx)
-                .await?;
-            }
-            JobNext::Retry { due_at } => {
-                sqlx::query(
-                    "UPDATE delivery_jobs SET due_at = $2, attempts = attempts + 1, lease_id = NULL, lease_expires_at = NULL
-                     WHERE message_uuid = $1",
-                )
-                .bind(uuid)
-                .bind(at(due_at))
-                .execute(&mut *tx)
-                .await?;
-                // A retry due later is found by polling; only one due now is worth a wake-up.
-                if at(due_at) <= now {
-                    notify(&mut tx, JOBS_CHANNEL).await?;
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(true)
+        self.finishes
+            .submit(super::finish_commit::Finish {
+                job: job.clone(),
+                update,
+                attempt,
+                next,
+                now,
+            })
+            .await
     }
 
     async fn apply_receipt(
@@ -569,39 +492,13 @@ impl MessageStore for PgStore {
         result: CallbackResult,
         _now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let (state, due_at, detail) = match &result {
-            CallbackResult::Delivered { detail } => ("DELIVERED", None, detail),
-            CallbackResult::Retry { due_at, detail } => ("PENDING", Some(at(*due_at)), detail),
-            CallbackResult::Failed { detail } => ("FAILED", None, detail),
-        };
-        let mut tx = self.soft_tx().await?;
-        let done = sqlx::query(
-            "UPDATE callbacks SET state = $3, attempts = attempts + 1, due_at = COALESCE($4, due_at),
-                 last_result = $5, lease_id = NULL, lease_expires_at = NULL
-             WHERE webhook_id = $1 AND lease_id = $2",
-        )
-        .bind(&callback.webhook_id)
-        .bind(callback.lease.id)
-        .bind(state)
-        .bind(due_at)
-        .bind(detail)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        if done && state != "PENDING" {
-            // The next callback of this message, if any, is now claimable on any node.
-            sqlx::query(
-                "SELECT pg_notify($2, '') FROM callbacks
-                 WHERE message_uuid = $1 AND state = 'PENDING' LIMIT 1",
-            )
-            .bind(callback.message_uuid)
-            .bind(CALLBACKS_CHANNEL)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(done)
+        self.callback_results
+            .submit(super::callback_commit::CallbackDone {
+                webhook_id: callback.webhook_id.clone(),
+                lease_id: callback.lease.id,
+                result,
+            })
+            .await
     }
 
     async fn callbacks(&self, message: Uuid) -> StoreResult<Vec<CallbackRecord>> {
@@ -838,4 +735,105 @@ pub(super) async fn accept_alone(
     }
     tx.commit().await?;
     Ok(AcceptOutcome::Accepted)
+}
+
+/// One delivery step's result in a transaction of its own; false (nothing written) when the
+/// job's lease is no longer held.
+pub(super) async fn finish_alone(
+    pool: &PgPool,
+    f: &super::finish_commit::Finish,
+) -> StoreResult<bool> {
+    let super::finish_commit::Finish {
+        job,
+        update,
+        attempt,
+        next,
+        now,
+    } = f;
+    let now = at(*now);
+    let uuid = job.message_uuid;
+    let mut tx = pool.begin().await?;
+    // Locking the job row keeps a claimer on another node from taking it over (its lease
+    // expiring right now) until this step's result is written.
+    let held = sqlx::query(
+        "SELECT 1 FROM delivery_jobs WHERE message_uuid = $1 AND lease_id = $2 FOR UPDATE",
+    )
+    .bind(uuid)
+    .bind(job.lease.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if held.is_none() {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE messages SET status = COALESCE($2, status),
+             error_code = CASE WHEN $3::text IS NULL THEN error_code ELSE $3 END,
+             error_description = CASE WHEN $3::text IS NULL THEN error_description ELSE $4 END,
+             provider_message_id = COALESCE($5, provider_message_id),
+             composed_body = COALESCE($6, composed_body),
+             sender = COALESCE($7, sender),
+             updated_at = $8
+         WHERE uuid = $1",
+    )
+    .bind(uuid)
+    .bind(update.status.map(MessageStatus::as_str))
+    .bind(update.error.as_ref().map(|e| e.code.as_str()))
+    .bind(update.error.as_ref().map(|e| e.description.as_str()))
+    .bind(&update.provider_message_id)
+    .bind(&update.composed_body)
+    .bind(&update.sender)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(a) = attempt {
+        sqlx::query(
+            "INSERT INTO delivery_attempts (message_uuid, attempt, at, outcome, error_code, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(uuid)
+        .bind(i64::from(a.attempt))
+        .bind(at(a.at))
+        .bind(&a.outcome)
+        .bind(&a.error_code)
+        .bind(&a.detail)
+        .execute(&mut *tx)
+        .await?;
+    }
+    insert_callbacks(&mut tx, uuid, &update.callbacks, now).await?;
+    if !update.callbacks.is_empty() {
+        notify(&mut tx, CALLBACKS_CHANNEL).await?;
+    }
+    match *next {
+        JobNext::Done => {
+            sqlx::query("DELETE FROM delivery_jobs WHERE message_uuid = $1")
+                .bind(uuid)
+                .execute(&mut *tx)
+                .await?;
+        }
+        JobNext::Park { until } => {
+            sqlx::query(
+                "UPDATE delivery_jobs SET due_at = $2, lease_id = NULL, lease_expires_at = NULL
+                 WHERE message_uuid = $1",
+            )
+            .bind(uuid)
+            .bind(at(until))
+            .execute(&mut *tx)
+            .await?;
+        }
+        JobNext::Retry { due_at } => {
+            sqlx::query(
+                "UPDATE delivery_jobs SET due_at = $2, attempts = attempts + 1, lease_id = NULL, lease_expires_at = NULL
+                 WHERE message_uuid = $1",
+            )
+            .bind(uuid)
+            .bind(at(due_at))
+            .execute(&mut *tx)
+            .await?;
+            // A retry due later is found by polling; only one due now is worth a wake-up.
+            if at(due_at) <= now {
+                notify(&mut tx, JOBS_CHANNEL).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
 }

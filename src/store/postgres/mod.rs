@@ -9,10 +9,13 @@
 //! written in batches (see [`group_commit`]).
 
 mod accept_many;
+mod callback_commit;
 mod compliance;
 mod credentials;
 mod customers;
 mod directory;
+mod finish_commit;
+mod finish_many;
 mod group_commit;
 mod messages;
 mod wakeups;
@@ -47,6 +50,10 @@ pub struct PgStore {
     options: PgConnectOptions,
     /// Accepted messages are written in batches, one commit for many.
     accepts: group_commit::GroupCommit,
+    /// Delivery results are written in batches, one commit for many.
+    finishes: finish_commit::FinishCommit,
+    /// Callback results are recorded in batches, one statement for many.
+    callback_results: callback_commit::CallbackCommit,
 }
 
 impl PgStore {
@@ -58,10 +65,14 @@ impl PgStore {
             .connect_with(options.clone())
             .await?;
         let accepts = group_commit::start(pool.clone());
+        let finishes = finish_commit::start(pool.clone());
+        let callback_results = callback_commit::start(pool.clone());
         Ok(Self {
             pool,
             options,
             accepts,
+            finishes,
+            callback_results,
         })
     }
 }
