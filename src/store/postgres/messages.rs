@@ -526,60 +526,9 @@ impl MessageStore for PgStore {
     }
 
     async fn reserve_send(&self, r: &SendReservation<'_>) -> StoreResult<Reservation> {
-        let mut tx = self.soft_tx().await?;
-        // One (department, recipient) at a time, across every node: the count and the insert
-        // below must not interleave with another sender's.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(format!("rate:{}:{}", r.department, r.recipient))
-            .execute(&mut *tx)
-            .await?;
-        let counted = sqlx::query("SELECT 1 FROM rate_limit_sends WHERE message_uuid = $1")
-            .bind(r.message)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if counted.is_some() {
-            return Ok(Reservation::Granted);
-        }
-        let now = at(r.now);
-        for (window, limit) in r.windows {
-            let since = now - *window;
-            let row = sqlx::query(
-                "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM (
-                     SELECT at FROM rate_limit_sends
-                     WHERE department_uuid = $1 AND recipient = $2 AND is_manual = $3 AND at > $4
-                     ORDER BY at DESC LIMIT $5) recent",
-            )
-            .bind(r.department)
-            .bind(r.recipient)
-            .bind(r.manual)
-            .bind(since)
-            .bind(i64::from(*limit))
-            .fetch_one(&mut *tx)
-            .await?;
-            let n: i64 = row.try_get("n")?;
-            if n >= i64::from(*limit) {
-                // The window frees up when the oldest of the last `limit` sends leaves it.
-                let oldest: OffsetDateTime = row
-                    .try_get::<Option<OffsetDateTime>, _>("oldest")?
-                    .unwrap_or(now);
-                let wait = (oldest + *window - now).max(time::Duration::seconds(1));
-                let wait = Duration::try_from(wait).unwrap_or(Duration::from_secs(1));
-                return Ok(Reservation::Refused { retry_after: wait });
-            }
-        }
-        sqlx::query(
-            "INSERT INTO rate_limit_sends (message_uuid, department_uuid, recipient, is_manual, at)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(r.message)
-        .bind(r.department)
-        .bind(r.recipient)
-        .bind(r.manual)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Reservation::Granted)
+        self.reservations
+            .submit(super::reservations::Reserve::of(r))
+            .await
     }
 
     async fn record_outbox(&self, e: &OutboxEntry) -> StoreResult<()> {

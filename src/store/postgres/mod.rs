@@ -18,6 +18,7 @@ mod finish_commit;
 mod finish_many;
 mod group_commit;
 mod messages;
+mod reservations;
 mod wakeups;
 
 use std::str::FromStr;
@@ -54,6 +55,8 @@ pub struct PgStore {
     finishes: finish_commit::FinishCommit,
     /// Callback results are recorded in batches, one statement for many.
     callback_results: callback_commit::CallbackCommit,
+    /// Rate-window reservations are decided in batches, one transaction for many.
+    reservations: reservations::ReserveCommit,
 }
 
 impl PgStore {
@@ -67,12 +70,14 @@ impl PgStore {
         let accepts = group_commit::start(pool.clone());
         let finishes = finish_commit::start(pool.clone());
         let callback_results = callback_commit::start(pool.clone());
+        let reservations = reservations::start(pool.clone());
         Ok(Self {
             pool,
             options,
             accepts,
             finishes,
             callback_results,
+            reservations,
         })
     }
 }
