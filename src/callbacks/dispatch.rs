@@ -16,7 +16,7 @@ use crate::delivery::backoff;
 use crate::domain::credential::WebhookSecret;
 use crate::store::{CallbackResult, ClaimedCallback, Store};
 
-const BATCH: u32 = 16;
+const BATCH: u32 = 64;
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 #[derive(Clone)]

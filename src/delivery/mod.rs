@@ -16,7 +16,7 @@ pub use workers::run_workers;
 use std::time::Duration;
 
 /// Jobs one worker claims at a time, and sends side by side.
-pub const CLAIM_BATCH: u32 = 32;
+pub const CLAIM_BATCH: u32 = 64;
 
 /// How often each node counts its delivery queue for `herald_delivery_queue_depth`.
 pub const QUEUE_DEPTH_INTERVAL: Duration = Duration::from_secs(1);
