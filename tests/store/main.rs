@@ -78,6 +78,7 @@ macro_rules! every_test {
                 jobs_are_leased_to_one_claimer_and_retaken_after_expiry,
                 a_retried_job_waits_for_its_due_time,
                 callbacks_of_one_message_are_claimed_in_order,
+                a_leased_callback_is_claimed_again_only_once_its_lease_expires,
                 receipts_never_move_a_final_status_back,
                 an_idempotency_key_is_claimed_once,
                 concurrent_claimers_never_share_a_job,

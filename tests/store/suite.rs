@@ -1955,3 +1955,49 @@ pub async fn a_failing_delivery_result_fails_alone_among_concurrent_ones(store: 
         "the failed job stays queued"
     );
 }
+
+pub async fn a_leased_callback_is_claimed_again_only_once_its_lease_expires(store: &dyn Store) {
+    use herald::store::{JobNext, MessageUpdate, NewJob};
+    let dealer = dealer(store).await;
+    let department = department(store, &dealer).await;
+    let t0 = now();
+    let m = message(&dealer, &department, t0);
+    let job = NewJob {
+        due_at: t0,
+        lease: None,
+    };
+    store
+        .accept_message(&m, Some(job), None, None)
+        .await
+        .unwrap();
+    let job = store
+        .claim_jobs(t0, StdDuration::from_secs(60), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let update = MessageUpdate {
+        callbacks: vec![new_callback(1)],
+        ..Default::default()
+    };
+    store
+        .finish_job(&job, update, None, JobNext::Done, t0)
+        .await
+        .unwrap();
+    let lease = StdDuration::from_secs(30);
+    let first = store.claim_callbacks(t0, lease, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    // The dispatcher holding it died: nobody else gets it before the lease runs out.
+    let before = t0 + Duration::seconds(29);
+    assert!(
+        store
+            .claim_callbacks(before, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let after = t0 + Duration::seconds(30);
+    let again = store.claim_callbacks(after, lease, 10).await.unwrap();
+    assert_eq!(again.len(), 1, "claimed again once the lease has expired");
+    assert_eq!(again[0].webhook_id, first[0].webhook_id);
+    assert_ne!(again[0].lease, first[0].lease);
+}

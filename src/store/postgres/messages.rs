@@ -284,6 +284,8 @@ impl MessageStore for PgStore {
             id: Uuid::new_v4(),
             expires_at: at(now + lease_for),
         };
+        // A leased job is also due again when its lease expires: leased rows leave the front of
+        // the due order, so a claim does not step over every job in flight to find free ones.
         // Claimers on every node run this at once: SKIP LOCKED makes each pass over the rows
         // another has just locked, and a row whose lease another claimer committed meanwhile
         // is re-checked against its new lease and dropped. The candidates are picked in a
@@ -291,13 +293,13 @@ impl MessageStore for PgStore {
         let mut tx = self.soft_tx().await?;
         let mut rows = sqlx::query(
             "WITH due AS MATERIALIZED (
-                 SELECT message_uuid FROM delivery_jobs
+                 SELECT message_uuid, due_at FROM delivery_jobs
                  WHERE due_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at <= $3)
                  ORDER BY due_at, message_uuid LIMIT $4
                  FOR UPDATE SKIP LOCKED)
-             UPDATE delivery_jobs j SET lease_id = $1, lease_expires_at = $2
+             UPDATE delivery_jobs j SET lease_id = $1, lease_expires_at = $2, due_at = $2
              FROM due WHERE j.message_uuid = due.message_uuid
-             RETURNING j.message_uuid, j.attempts, j.due_at",
+             RETURNING j.message_uuid, j.attempts, due.due_at",
         )
         .bind(lease.id)
         .bind(lease.expires_at)
@@ -439,21 +441,22 @@ impl MessageStore for PgStore {
         // FAILED, written by its lease holder); callbacks are numbered under the message's
         // row lock, so a new one never slips in before a pending one. A claimer reading an
         // older snapshot can therefore only see fewer candidates, never a second one, and a
-        // row another claimer leased meanwhile is re-checked against its new lease.
+        // row another claimer leased meanwhile is re-checked against its new lease. A leased
+        // callback is due again when its lease expires (see `claim_jobs`).
         let mut tx = self.soft_tx().await?;
         let mut rows = sqlx::query(
             "WITH due AS MATERIALIZED (
-                 SELECT c.webhook_id FROM callbacks c
+                 SELECT c.webhook_id, c.due_at FROM callbacks c
                  WHERE c.state = 'PENDING' AND c.due_at <= $3
                    AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $3)
                    AND NOT EXISTS (SELECT 1 FROM callbacks p
                                    WHERE p.message_uuid = c.message_uuid AND p.state = 'PENDING' AND p.seq < c.seq)
                  ORDER BY c.due_at LIMIT $4
                  FOR UPDATE OF c SKIP LOCKED)
-             UPDATE callbacks cb SET lease_id = $1, lease_expires_at = $2
+             UPDATE callbacks cb SET lease_id = $1, lease_expires_at = $2, due_at = $2
              FROM due WHERE cb.webhook_id = due.webhook_id
              RETURNING cb.webhook_id, cb.message_uuid, cb.url, cb.credential, cb.payload, cb.attempts,
-                       cb.created_at, cb.due_at",
+                       cb.created_at, due.due_at",
         )
         .bind(lease.id)
         .bind(lease.expires_at)

@@ -332,9 +332,11 @@ impl MessageStore for SqliteStore {
             id: Uuid::new_v4(),
             expires_at: now + lease_for,
         };
+        // A leased job is also due again when its lease expires: leased rows leave the front of
+        // the due order, so a claim does not step over every job in flight to find free ones.
         let mut tx = self.write_statement().await?;
         let rows = sqlx::query(
-            "UPDATE delivery_jobs SET lease_id = $1, lease_expires_at = $2
+            "UPDATE delivery_jobs SET lease_id = $1, lease_expires_at = $2, due_at = $2
              WHERE message_uuid IN (
                  SELECT message_uuid FROM delivery_jobs
                  WHERE due_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at <= $3)
@@ -458,9 +460,10 @@ impl MessageStore for SqliteStore {
             id: Uuid::new_v4(),
             expires_at: now + lease_for,
         };
+        // Due again when the lease expires (see `claim_jobs`).
         let mut tx = self.write_statement().await?;
         let rows = sqlx::query(
-            "UPDATE callbacks SET lease_id = $1, lease_expires_at = $2
+            "UPDATE callbacks SET lease_id = $1, lease_expires_at = $2, due_at = $2
              WHERE webhook_id IN (
                  SELECT c.webhook_id FROM callbacks c
                  WHERE c.state = 'PENDING' AND c.due_at <= $3
