@@ -21,6 +21,7 @@ mod batcher;
 mod cached;
 pub mod messages;
 pub mod postgres;
+mod queued;
 pub mod sqlite;
 
 pub use cached::CachedStore;

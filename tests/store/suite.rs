@@ -1524,21 +1524,11 @@ pub async fn concurrent_delivery_results_land_as_if_one_by_one(store: &Arc<dyn S
     // raced by a late result from a worker whose lease is gone: every held result is kept
     // exactly, every stale one changes nothing.
     use herald::domain::message::{MessageError, MessageStatus};
-    use herald::store::{AttemptRecord, ClaimedJob, JobNext, Lease, MessageUpdate, NewJob};
+    use herald::store::{AttemptRecord, ClaimedJob, JobNext, Lease, MessageUpdate};
     let dealer = dealer(store.as_ref()).await;
     let department = department(store.as_ref(), &dealer).await;
     let t0 = now();
-    for _ in 0..24 {
-        let m = message(&dealer, &department, t0);
-        let job = NewJob {
-            due_at: t0,
-            lease: None,
-        };
-        store
-            .accept_message(&m, Some(job), None, None)
-            .await
-            .unwrap();
-    }
+    queue_messages(store.as_ref(), &dealer, &department, t0, 24).await;
     let jobs = store
         .claim_jobs(t0, StdDuration::from_secs(60), 24)
         .await
@@ -1699,21 +1689,11 @@ pub async fn concurrent_delivery_results_land_as_if_one_by_one(store: &Arc<dyn S
 pub async fn concurrent_callback_results_land_as_if_one_by_one(store: &Arc<dyn Store>) {
     // Sixteen callback results at once (on SQLite one statement), each raced by a late one
     // from a dispatcher whose lease is gone.
-    use herald::store::{CallbackResult, ClaimedCallback, JobNext, Lease, MessageUpdate, NewJob};
+    use herald::store::{CallbackResult, ClaimedCallback, JobNext, Lease, MessageUpdate};
     let dealer = dealer(store.as_ref()).await;
     let department = department(store.as_ref(), &dealer).await;
     let t0 = now();
-    for _ in 0..16 {
-        let m = message(&dealer, &department, t0);
-        let job = NewJob {
-            due_at: t0,
-            lease: None,
-        };
-        store
-            .accept_message(&m, Some(job), None, None)
-            .await
-            .unwrap();
-    }
+    queue_messages(store.as_ref(), &dealer, &department, t0, 16).await;
     for job in store
         .claim_jobs(t0, StdDuration::from_secs(60), 16)
         .await
@@ -1871,21 +1851,11 @@ pub async fn a_failing_delivery_result_fails_alone_among_concurrent_ones(store: 
     // Ten results at once (on SQLite one batch), one of them carrying a callback whose id is
     // already taken: that one fails and changes nothing; the nine others are kept.
     use herald::domain::message::MessageStatus;
-    use herald::store::{JobNext, MessageUpdate, NewJob};
+    use herald::store::{JobNext, MessageUpdate};
     let dealer = dealer(store.as_ref()).await;
     let department = department(store.as_ref(), &dealer).await;
     let t0 = now();
-    for _ in 0..11 {
-        let m = message(&dealer, &department, t0);
-        let job = NewJob {
-            due_at: t0,
-            lease: None,
-        };
-        store
-            .accept_message(&m, Some(job), None, None)
-            .await
-            .unwrap();
-    }
+    queue_messages(store.as_ref(), &dealer, &department, t0, 11).await;
     let mut jobs = store
         .claim_jobs(t0, StdDuration::from_secs(60), 11)
         .await
@@ -1957,19 +1927,11 @@ pub async fn a_failing_delivery_result_fails_alone_among_concurrent_ones(store: 
 }
 
 pub async fn a_leased_callback_is_claimed_again_only_once_its_lease_expires(store: &dyn Store) {
-    use herald::store::{JobNext, MessageUpdate, NewJob};
+    use herald::store::{JobNext, MessageUpdate};
     let dealer = dealer(store).await;
     let department = department(store, &dealer).await;
     let t0 = now();
-    let m = message(&dealer, &department, t0);
-    let job = NewJob {
-        due_at: t0,
-        lease: None,
-    };
-    store
-        .accept_message(&m, Some(job), None, None)
-        .await
-        .unwrap();
+    queue_messages(store, &dealer, &department, t0, 1).await;
     let job = store
         .claim_jobs(t0, StdDuration::from_secs(60), 1)
         .await

@@ -8,25 +8,15 @@
 use std::collections::HashSet;
 
 use sqlx::PgPool;
-use time::OffsetDateTime;
 
 use super::finish_many::finish_many_in;
 use super::messages::finish_alone;
+use crate::store::StoreResult;
 use crate::store::batcher::{Batcher, Waiting};
-use crate::store::{AttemptRecord, ClaimedJob, JobNext, MessageUpdate, StoreResult};
+use crate::store::queued::Finish;
 
 /// The most results one transaction carries.
 const MAX_BATCH: usize = 256;
-
-/// One delivery step's result, as `finish_job` takes it.
-pub(super) struct Finish {
-    pub job: ClaimedJob,
-    pub update: MessageUpdate,
-    pub attempt: Option<AttemptRecord>,
-    pub next: JobNext,
-    pub now: OffsetDateTime,
-}
-
 /// Results queue here; each answer (whether the lease was still held) comes once durable.
 pub(super) type FinishCommit = Batcher<Finish, bool>;
 

@@ -8,10 +8,10 @@ use std::collections::{BTreeSet, HashMap};
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-use super::finish_commit::Finish;
 use super::messages::notify;
 use super::{CALLBACKS_CHANNEL, JOBS_CHANNEL, at};
 use crate::domain::message::MessageStatus;
+use crate::store::queued::Finish;
 use crate::store::{JobNext, StoreResult};
 
 /// Writes every result of `batch` whose lease is still held, inside the caller's transaction;

@@ -336,7 +336,7 @@ impl MessageStore for PgStore {
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
         self.finishes
-            .submit(super::finish_commit::Finish {
+            .submit(crate::store::queued::Finish {
                 job: job.clone(),
                 update,
                 attempt,
@@ -530,7 +530,7 @@ impl MessageStore for PgStore {
 
     async fn reserve_send(&self, r: &SendReservation<'_>) -> StoreResult<Reservation> {
         self.reservations
-            .submit(super::reservations::Reserve::of(r))
+            .submit(crate::store::queued::Reserve::of(r))
             .await
     }
 
@@ -693,9 +693,9 @@ pub(super) async fn accept_alone(
 /// job's lease is no longer held.
 pub(super) async fn finish_alone(
     pool: &PgPool,
-    f: &super::finish_commit::Finish,
+    f: &crate::store::queued::Finish,
 ) -> StoreResult<bool> {
-    let super::finish_commit::Finish {
+    let crate::store::queued::Finish {
         job,
         update,
         attempt,

@@ -13,7 +13,7 @@
 //! The transaction does not wait for its WAL flush (see `soft_tx`): a reservation lost in a
 //! crash is made again by the retried step.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool, Row};
@@ -22,44 +22,22 @@ use uuid::Uuid;
 
 use super::at;
 use crate::store::batcher::{Batcher, Waiting};
-use crate::store::{Reservation, SendReservation, StoreError, StoreResult};
+use crate::store::queued::{Reserve, rounds};
+use crate::store::{Reservation, StoreError, StoreResult};
 
 /// The most reservations one transaction carries.
 const MAX_BATCH: usize = 256;
 
-/// A reservation as `reserve_send` takes it, owned.
-pub(super) struct Reserve {
-    message: Uuid,
-    department: Uuid,
-    recipient: String,
-    manual: bool,
-    windows: Vec<(Duration, u32)>,
-    now: OffsetDateTime,
+/// The advisory lock's key: one (department, recipient) at a time, on every node.
+fn lock_key(r: &Reserve) -> String {
+    format!("rate:{}:{}", r.department, r.recipient)
 }
 
-impl Reserve {
-    pub fn of(r: &SendReservation<'_>) -> Self {
-        Self {
-            message: r.message,
-            department: r.department,
-            recipient: r.recipient.to_string(),
-            manual: r.manual,
-            windows: r.windows.to_vec(),
-            now: r.now,
-        }
-    }
-
-    /// The advisory lock's key: one (department, recipient) at a time, on every node.
-    fn lock_key(&self) -> String {
-        format!("rate:{}:{}", self.department, self.recipient)
-    }
-
-    /// The start of window `i` and its limit.
-    fn window(&self, i: usize) -> Option<(OffsetDateTime, i64)> {
-        self.windows
-            .get(i)
-            .map(|(w, limit)| (at(self.now) - *w, i64::from(*limit)))
-    }
+/// The start of window `i` of `r` and its limit.
+fn window(r: &Reserve, i: usize) -> Option<(OffsetDateTime, i64)> {
+    r.windows
+        .get(i)
+        .map(|(w, limit)| (at(r.now) - *w, i64::from(*limit)))
 }
 
 pub(super) type ReserveCommit = Batcher<Reserve, Reservation>;
@@ -100,7 +78,7 @@ async fn decide_all(pool: &PgPool, items: &[&Reserve]) -> StoreResult<Vec<Reserv
         .await?;
     let keys: Vec<String> = items
         .iter()
-        .map(|r| r.lock_key())
+        .map(|r| lock_key(r))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -112,21 +90,8 @@ async fn decide_all(pool: &PgPool, items: &[&Reserve]) -> StoreResult<Vec<Reserv
     .bind(&keys)
     .execute(&mut *tx)
     .await?;
-    // Round k holds the k-th reservation of each recipient.
-    let mut seen: HashMap<(Uuid, &str, bool), usize> = HashMap::new();
-    let mut rounds: Vec<Vec<usize>> = Vec::new();
-    for (i, r) in items.iter().enumerate() {
-        let k = seen
-            .entry((r.department, r.recipient.as_str(), r.manual))
-            .or_insert(0);
-        if rounds.len() <= *k {
-            rounds.push(Vec::new());
-        }
-        rounds[*k].push(i);
-        *k += 1;
-    }
     let mut outcomes: Vec<Option<Reservation>> = items.iter().map(|_| None).collect();
-    for round in rounds {
+    for round in rounds(items) {
         let granted = count_with_room(&mut tx, round.iter().map(|&i| items[i])).await?;
         for i in round {
             outcomes[i] = Some(if granted.contains(&items[i].message) {
@@ -160,7 +125,7 @@ async fn count_with_room<'a>(
         recipient.push(r.recipient.as_str());
         manual.push(r.manual);
         now.push(at(r.now));
-        let (first, second) = (r.window(0), r.window(1));
+        let (first, second) = (window(r, 0), window(r, 1));
         since1.push(first.map(|w| w.0));
         limit1.push(first.map(|w| w.1));
         since2.push(second.map(|w| w.0));

@@ -9,26 +9,16 @@
 use std::collections::HashSet;
 
 use sqlx::{Acquire, SqliteConnection};
-use time::OffsetDateTime;
 
 use super::finish_many::finish_many_in;
 use super::messages::finish_job_in;
 use super::writer::Writer;
 use crate::store::batcher::{Batcher, Waiting};
-use crate::store::{AttemptRecord, ClaimedJob, JobNext, MessageUpdate, StoreError, StoreResult};
+use crate::store::queued::Finish;
+use crate::store::{StoreError, StoreResult};
 
 /// The most results one batch carries.
 const MAX_BATCH: usize = 256;
-
-/// One delivery step's result, as `finish_job` takes it.
-pub(super) struct Finish {
-    pub job: ClaimedJob,
-    pub update: MessageUpdate,
-    pub attempt: Option<AttemptRecord>,
-    pub next: JobNext,
-    pub now: OffsetDateTime,
-}
-
 /// Results queue here; each answer (whether the lease was still held) comes once durable.
 pub(super) type FinishCommit = Batcher<Finish, bool>;
 

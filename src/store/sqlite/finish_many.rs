@@ -11,9 +11,9 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 use sqlx::{Row, SqliteConnection};
 
-use super::finish_commit::Finish;
 use super::ms;
 use crate::domain::message::MessageStatus;
+use crate::store::queued::Finish;
 use crate::store::{JobNext, StoreResult};
 
 /// The result's job still holds its lease (`$row`: the alias of the result's JSON row).

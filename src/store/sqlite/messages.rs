@@ -370,7 +370,7 @@ impl MessageStore for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
         self.finishes
-            .submit(super::finish_commit::Finish {
+            .submit(crate::store::queued::Finish {
                 job: job.clone(),
                 update,
                 attempt,
@@ -537,7 +537,7 @@ impl MessageStore for SqliteStore {
 
     async fn reserve_send(&self, r: &SendReservation<'_>) -> StoreResult<Reservation> {
         self.reservations
-            .submit(super::reservations::Reserve::of(r))
+            .submit(crate::store::queued::Reserve::of(r))
             .await
     }
 

@@ -12,69 +12,46 @@
 //! All of it is one write of the shared transaction; every caller is answered once it is
 //! durable.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use sqlx::{Row, SqliteConnection};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::ms;
 use super::writer::Writer;
 use crate::store::batcher::{Batcher, Waiting};
-use crate::store::{Reservation, SendReservation, StoreError, StoreResult};
+use crate::store::queued::{Reserve, rounds};
+use crate::store::{Reservation, StoreError, StoreResult};
 
 /// The most reservations one batch carries.
 const MAX_BATCH: usize = 256;
 
-/// A reservation as `reserve_send` takes it, owned.
-pub(super) struct Reserve {
-    message: Uuid,
-    department: Uuid,
-    recipient: String,
-    manual: bool,
-    windows: Vec<(Duration, u32)>,
-    now: OffsetDateTime,
-}
-
-impl Reserve {
-    pub fn of(r: &SendReservation<'_>) -> Self {
-        Self {
-            message: r.message,
-            department: r.department,
-            recipient: r.recipient.to_string(),
-            manual: r.manual,
-            windows: r.windows.to_vec(),
-            now: r.now,
-        }
+/// One row of the batch statement: up to two windows (an hour and a day), each as the time it
+/// starts and its limit.
+fn row(r: &Reserve) -> Option<Value> {
+    if r.windows.len() > 2 {
+        return None;
     }
-
-    /// One row of the batch statement: up to two windows (an hour and a day), each as the
-    /// time it starts and its limit.
-    fn row(&self) -> Option<Value> {
-        let now = ms(self.now);
-        let window = |i: usize| {
-            self.windows
-                .get(i)
-                .map(|(w, limit)| (now - w.as_millis() as i64, *limit))
-        };
-        if self.windows.len() > 2 {
-            return None;
-        }
-        let (first, second) = (window(0), window(1));
-        Some(json!({
-            "message": self.message.to_string(),
-            "department": self.department.to_string(),
-            "recipient": self.recipient,
-            "manual": self.manual,
-            "at": now,
-            "since1": first.map(|w| w.0),
-            "limit1": first.map(|w| w.1),
-            "since2": second.map(|w| w.0),
-            "limit2": second.map(|w| w.1),
-        }))
-    }
+    let now = ms(r.now);
+    let window = |i: usize| {
+        r.windows
+            .get(i)
+            .map(|(w, limit)| (now - w.as_millis() as i64, *limit))
+    };
+    let (first, second) = (window(0), window(1));
+    Some(json!({
+        "message": r.message.to_string(),
+        "department": r.department.to_string(),
+        "recipient": r.recipient,
+        "manual": r.manual,
+        "at": now,
+        "since1": first.map(|w| w.0),
+        "limit1": first.map(|w| w.1),
+        "since2": second.map(|w| w.0),
+        "limit2": second.map(|w| w.1),
+    }))
 }
 
 pub(super) type ReserveCommit = Batcher<Reserve, Reservation>;
@@ -113,21 +90,8 @@ async fn commit(writer: &Writer, batch: Vec<Waiting<Reserve, Reservation>>) {
 }
 
 async fn decide(conn: &mut SqliteConnection, items: &[&Reserve]) -> StoreResult<Vec<Reservation>> {
-    // Round k holds the k-th reservation of each recipient.
-    let mut seen: HashMap<(Uuid, &str, bool), usize> = HashMap::new();
-    let mut rounds: Vec<Vec<usize>> = Vec::new();
-    for (i, r) in items.iter().enumerate() {
-        let k = seen
-            .entry((r.department, r.recipient.as_str(), r.manual))
-            .or_insert(0);
-        if rounds.len() <= *k {
-            rounds.push(Vec::new());
-        }
-        rounds[*k].push(i);
-        *k += 1;
-    }
     let mut outcomes: Vec<Option<Reservation>> = items.iter().map(|_| None).collect();
-    for round in rounds {
+    for round in rounds(items) {
         let granted = count_with_room(conn, round.iter().map(|&i| items[i])).await?;
         for i in round {
             if granted.contains(&items[i].message) {
@@ -153,7 +117,7 @@ async fn count_with_room<'a>(
     let mut cap: i64 = 0;
     for r in items {
         // Three windows or more (none today) are decided one by one.
-        if let Some(row) = r.row() {
+        if let Some(row) = row(r) {
             rows.push(row);
             cap = cap.max(r.windows.iter().map(|w| i64::from(w.1)).max().unwrap_or(0));
         }
