@@ -64,10 +64,7 @@ async fn record(
     } else {
         batch.iter().map(|w| vec![&w.item]).collect()
     };
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = super::soft_tx(pool).await?;
     let mut done = HashSet::new();
     let mut frees_next = false;
     for group in groups {

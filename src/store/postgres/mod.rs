@@ -83,19 +83,24 @@ impl PgStore {
 }
 
 impl PgStore {
-    /// A transaction whose commit does not wait for its WAL record to reach the disk
-    /// (`synchronous_commit = off`), for writes a database crash may lose without harm:
-    /// leases (a lost one is taken again, as if it had expired), rate-window reservations
-    /// (re-made by the retried step) and a callback's delivered mark (the callback is sent
-    /// again, with the same `webhook-id`). Every later ordinary commit flushes them too.
-    /// Accepting a message and recording what a provider was handed never use it.
+    /// A soft transaction on this store's pool (see [`soft_tx`]).
     async fn soft_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SET LOCAL synchronous_commit = off")
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
+        soft_tx(&self.pool).await
     }
+}
+
+/// A transaction whose commit does not wait for its WAL record to reach the disk
+/// (`synchronous_commit = off`), for writes a database crash may lose without harm: leases (a
+/// lost one is taken again, as if it had expired), rate-window reservations (re-made by the
+/// retried step) and a callback's delivered mark (the callback is sent again, with the same
+/// `webhook-id`). Every later ordinary commit flushes them too. Accepting a message and
+/// recording what a provider was handed never use it.
+async fn soft_tx(pool: &PgPool) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
 }
 
 #[async_trait]

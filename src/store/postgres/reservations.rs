@@ -72,10 +72,7 @@ async fn commit(pool: &PgPool, batch: Vec<Waiting<Reserve, Reservation>>) {
 }
 
 async fn decide_all(pool: &PgPool, items: &[&Reserve]) -> StoreResult<Vec<Reservation>> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = super::soft_tx(pool).await?;
     let keys: Vec<String> = items
         .iter()
         .map(|r| lock_key(r))

@@ -32,17 +32,10 @@ pub(super) type GroupCommit = Batcher<Accept, AcceptOutcome>;
 
 /// Starts the committing task on `writer`.
 pub(super) fn start(writer: Writer) -> GroupCommit {
-    Batcher::start_with(
-        MAX_BATCH,
-        move |batch| {
-            let writer = writer.clone();
-            async move {
-                commit(&writer, batch).await;
-                metrics::counter!("herald_sqlite_group_commits_total").increment(1);
-            }
-        },
-        super::runtime::spawn,
-    )
+    super::runtime::batcher(MAX_BATCH, writer, |writer, batch| async move {
+        commit(&writer, batch).await;
+        metrics::counter!("herald_sqlite_group_commits_total").increment(1);
+    })
 }
 
 async fn commit(writer: &Writer, batch: Vec<Waiting<Accept, AcceptOutcome>>) {

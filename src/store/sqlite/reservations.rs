@@ -58,14 +58,9 @@ pub(super) type ReserveCommit = Batcher<Reserve, Reservation>;
 
 /// Starts the committing task on `writer`.
 pub(super) fn start(writer: Writer) -> ReserveCommit {
-    Batcher::start_with(
-        MAX_BATCH,
-        move |batch| {
-            let writer = writer.clone();
-            async move { commit(&writer, batch).await }
-        },
-        super::runtime::spawn,
-    )
+    super::runtime::batcher(MAX_BATCH, writer, |writer, batch| async move {
+        commit(&writer, batch).await
+    })
 }
 
 async fn commit(writer: &Writer, batch: Vec<Waiting<Reserve, Reservation>>) {

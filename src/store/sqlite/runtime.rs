@@ -8,12 +8,26 @@ use std::sync::OnceLock;
 
 use tokio::runtime::{Builder, Handle};
 
+use super::writer::Writer;
+use crate::store::batcher::{Batcher, Waiting};
+
 /// Spawns `task` on the store's thread (started on first use, for the life of the process).
 pub(super) fn spawn<F>(task: F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
     handle().spawn(task);
+}
+
+/// A batch writer on the store's thread: every batch goes to `commit`, with the writer.
+pub(super) fn batcher<T, R, F, Fut>(max: usize, writer: Writer, commit: F) -> Batcher<T, R>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(Writer, Vec<Waiting<T, R>>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Batcher::start_with(max, move |batch| commit(writer.clone(), batch), spawn)
 }
 
 fn handle() -> &'static Handle {
