@@ -5,6 +5,7 @@
 //! is still held; a worker that dies loses its lease and another worker takes the job.
 
 pub mod backoff;
+mod handover;
 pub mod inbound;
 pub mod own_messages;
 mod step;

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use super::handover::Handover;
 use super::{backoff, own_messages};
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -85,15 +86,20 @@ impl Deliverer {
         mode: Mode,
     ) -> anyhow::Result<Option<std::time::Duration>> {
         let message = self.store.message(job.message_uuid).await?;
-        self.deliver_loaded(job, message, mode).await
+        self.deliver_loaded(job, message, mode, Handover::none())
+            .await
     }
 
     /// [`Self::deliver`] with the job's message already read (`None`: it does not exist).
+    /// `handover` is released once the provider has answered and what its answer changes for
+    /// the recipient is recorded (or once the step ends, if nothing was sent), before the
+    /// result is written.
     pub async fn deliver_loaded(
         &self,
         job: &ClaimedJob,
         message: Option<Message>,
         mode: Mode,
+        mut handover: Handover,
     ) -> anyhow::Result<Option<std::time::Duration>> {
         let now = self.clock.now();
         let Some(message) = message else {
@@ -204,6 +210,10 @@ impl Deliverer {
                 detail: "the provider did not answer in time".into(),
             },
         };
+        if !matches!(outcome, SendOutcome::Permanent { effect: Some(_), .. }) {
+            // Nothing this answer says changes what the recipient's next message may do.
+            handover.release();
+        }
         let attempt_no = job.attempts + 1;
         metrics::counter!("herald_delivery_attempts_total",
             "protocol" => message.protocol.as_str(), "outcome" => outcome_label(&outcome))
@@ -295,6 +305,7 @@ impl Deliverer {
             } => {
                 if let Some(effect) = effect {
                     self.apply_effect(&message, effect).await?;
+                    handover.release();
                 }
                 let attempt = attempt(
                     attempt_no,

@@ -8,6 +8,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::handover::Handover;
 use super::{CLAIM_BATCH, Deliverer, Mode, POLL_INTERVAL, QUEUE_DEPTH_INTERVAL};
 use crate::domain::message::Message;
 use crate::store::{ClaimedJob, Store};
@@ -56,18 +57,11 @@ async fn work(
         // The claimed jobs go out side by side — each waits on its provider and on its
         // commits, and the store commits the waiting writes of all of them together — except
         // that one recipient's messages go one after another, in the order claimed (accepted).
-        let mut steps = JoinSet::new();
+        let mut lanes_running = JoinSet::new();
         for lane in lanes(&store, claimed).await {
-            let deliverer = deliverer.clone();
-            steps.spawn(async move {
-                for (job, message) in lane {
-                    if let Err(e) = deliverer.deliver_loaded(&job, message, Mode::Queued).await {
-                        tracing::error!(worker = id, message = %job.message_uuid, error = format!("{e:#}"), "delivery step failed");
-                    }
-                }
-            });
+            lanes_running.spawn(run_lane(id, deliverer.clone(), lane));
         }
-        while steps.join_next().await.is_some() {}
+        while lanes_running.join_next().await.is_some() {}
         if !full {
             tokio::select! {
                 _ = shutdown.cancelled() => {}
@@ -76,6 +70,27 @@ async fn work(
             }
         }
     }
+}
+
+/// One recipient's messages, handed over in order: each starts once the one before has been
+/// handed over (see [`Handover`]), while that one's result is still being written.
+async fn run_lane(id: usize, deliverer: Deliverer, lane: Lane) {
+    let mut steps = JoinSet::new();
+    for (job, message) in lane {
+        let (handover, handed_over) = Handover::pair();
+        let deliverer = deliverer.clone();
+        steps.spawn(async move {
+            if let Err(e) = deliverer
+                .deliver_loaded(&job, message, Mode::Queued, handover)
+                .await
+            {
+                tracing::error!(worker = id, message = %job.message_uuid, error = format!("{e:#}"), "delivery step failed");
+            }
+        });
+        // Released, or dropped when the step ended (or panicked) without sending.
+        let _ = handed_over.await;
+    }
+    while steps.join_next().await.is_some() {}
 }
 
 /// The claimed jobs with their messages (read at once), one lane per recipient, each in

@@ -24,6 +24,7 @@ mod foundation_smoke;
 mod locks_and_associates;
 mod nodes;
 mod optout;
+mod one_recipient;
 mod postmark_flow;
 mod send_delivery;
 mod send_errors;

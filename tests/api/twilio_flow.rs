@@ -16,7 +16,7 @@ const PUBLIC: &str = "https://herald.example.com";
 const STATUS_URL: &str = "https://herald.example.com/webhooks/twilio/status";
 const INBOUND_URL: &str = "https://herald.example.com/webhooks/twilio/inbound";
 
-async fn spawn_twilio_app(twilio: &FakeTwilio) -> TestApp {
+pub(crate) async fn spawn_twilio_app(twilio: &FakeTwilio) -> TestApp {
     let base_url = twilio.base_url.clone();
     spawn_app_with(move |s| {
         callback_settings(s);

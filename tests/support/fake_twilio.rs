@@ -126,6 +126,11 @@ impl FakeTwilio {
             .expect("fake twilio running")
     }
 
+    /// A create-message call already received and not yet taken, if any.
+    pub fn try_next_request(&mut self) -> Option<Request> {
+        self.rx.try_recv().ok()
+    }
+
     /// Posts a webhook as Twilio does: form-encoded `params` to `target`, signed over
     /// `signed_url` (the URL Twilio was given, which a proxy may map to `target`).
     pub async fn post_signed(
