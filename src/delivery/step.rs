@@ -611,7 +611,8 @@ pub fn callback(
         after.error = error;
     }
     Some(NewCallback {
-        webhook_id: format!("msg_{}", Uuid::new_v4().simple()),
+        // Time-ordered, so a new callback lands at the end of the table's key, not on a random page.
+        webhook_id: format!("msg_{}", Uuid::now_v7().simple()),
         url,
         credential,
         payload: MessageReport::of(&after, message.request_uuid).to_json(),
