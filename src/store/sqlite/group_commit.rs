@@ -3,14 +3,14 @@
 //! rate. Instead, one task takes the accepts waiting in its channel — as many as have queued
 //! up while the previous batch was being committed — and writes them in one transaction;
 //! every caller is answered only once that transaction is durable.
-//! All messages without an idempotency key go in with one query string (`accept_many`);
-//! should that fail, they are written again one by one, each in a savepoint
+//! All messages without an idempotency key go in with one statement per table
+//! (`accept_many`); should that fail, they are written again one by one, each in a savepoint
 //! of its own, so a failing message rolls back alone and fails alone. Messages with a key are
 //! always written one by one: each first looks for an earlier use of its key.
 
 use sqlx::{Acquire, SqliteConnection};
 
-use super::accept_many::{AcceptRows, Accepted, accept_many_in};
+use super::accept_many::{Accepted, accept_many_in};
 use super::messages::accept_in;
 use super::writer::Writer;
 use crate::domain::message::Message;
@@ -39,22 +39,6 @@ pub(super) fn start(writer: Writer) -> GroupCommit {
 }
 
 async fn commit(writer: &Writer, batch: Vec<Waiting<Accept, AcceptOutcome>>) {
-    let plain: Vec<Accepted> = batch
-        .iter()
-        .map(|w| &w.item)
-        .filter(|a| a.claim.is_none())
-        .map(|a| Accepted {
-            message: &a.message,
-            job: a.job,
-            thread: a.thread,
-        })
-        .collect();
-    let keyed = plain.len() < batch.len();
-    // Serialized before the write connection is taken; should that fail, one by one.
-    let rows = (!plain.is_empty())
-        .then(|| AcceptRows::of(&plain))
-        .and_then(|rows| rows.inspect_err(|e| tracing::warn!(error = %e, "batch rows")).ok());
-    drop(plain);
     let mut tx = match writer.begin().await {
         Ok(tx) => tx,
         Err(e) => return fail_all(batch, &e),
@@ -66,28 +50,24 @@ async fn commit(writer: &Writer, batch: Vec<Waiting<Accept, AcceptOutcome>>) {
             *outcome = Some(accept_alone(&mut tx, &a.item).await);
         }
     }
-    let together = match &rows {
-        None => false,
-        // Nothing else in this write yet: undoing it all undoes just the batch.
-        Some(rows) if !keyed => match accept_many_in(&mut tx, rows).await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(error = %e, messages = outcomes.len(), "batch insert failed; writing one by one");
-                if let Err(e) = tx.undo_so_far().await {
-                    return fail_all(batch, &e);
-                }
-                false
-            }
-        },
-        Some(rows) => accept_together(&mut tx, rows).await,
-    };
-    if !together {
+    let plain: Vec<Accepted> = batch
+        .iter()
+        .map(|w| &w.item)
+        .filter(|a| a.claim.is_none())
+        .map(|a| Accepted {
+            message: &a.message,
+            job: a.job,
+            thread: a.thread,
+        })
+        .collect();
+    if !plain.is_empty() && !accept_together(&mut tx, &plain).await {
         for (a, outcome) in batch.iter().zip(outcomes.iter_mut()) {
             if a.item.claim.is_none() {
                 *outcome = Some(accept_alone(&mut tx, &a.item).await);
             }
         }
     }
+    drop(plain);
     if let Err(e) = tx.commit().await {
         return fail_all(batch, &e);
     }
@@ -96,12 +76,11 @@ async fn commit(writer: &Writer, batch: Vec<Waiting<Accept, AcceptOutcome>>) {
     }
 }
 
-/// The fast path after keyed messages: in a savepoint of its own, so a failure undoes only
-/// it; false (and nothing written) if any row failed.
-async fn accept_together(tx: &mut SqliteConnection, rows: &AcceptRows) -> bool {
+/// The fast path: all in one savepoint; false (and nothing written) if any row failed.
+async fn accept_together(tx: &mut SqliteConnection, plain: &[Accepted<'_>]) -> bool {
     let result = async {
         let mut savepoint = tx.begin().await?;
-        match accept_many_in(&mut savepoint, rows).await {
+        match accept_many_in(&mut savepoint, plain).await {
             Ok(()) => {
                 savepoint.commit().await?;
                 Ok(())
@@ -116,7 +95,7 @@ async fn accept_together(tx: &mut SqliteConnection, rows: &AcceptRows) -> bool {
     match result {
         Ok(()) => true,
         Err(e) => {
-            tracing::warn!(error = %e, "batch insert failed; writing one by one");
+            tracing::warn!(error = %e, messages = plain.len(), "batch insert failed; writing one by one");
             false
         }
     }
