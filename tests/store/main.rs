@@ -93,6 +93,7 @@ macro_rules! every_test {
                 an_optin_releases_the_messages_waiting_for_it_in_order,
                 a_failing_accept_fails_alone_among_concurrent_ones,
                 concurrent_accepts_for_one_thread_all_land,
+                concurrent_accepts_read_back_exactly_as_written,
                 a_failing_write_fails_alone_among_concurrent_ones,
                 concurrent_delivery_results_land_as_if_one_by_one,
                 a_failing_delivery_result_fails_alone_among_concurrent_ones,

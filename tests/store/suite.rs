@@ -1419,6 +1419,69 @@ pub async fn a_failing_accept_fails_alone_among_concurrent_ones(store: &Arc<dyn 
     }
 }
 
+pub async fn concurrent_accepts_read_back_exactly_as_written(store: &Arc<dyn Store>) {
+    use herald::domain::message::{MessageError, Protocol, Warning};
+    let dealer = dealer(store.as_ref()).await;
+    let department = department(store.as_ref(), &dealer).await;
+    // The store keeps milliseconds.
+    let t0 = OffsetDateTime::from_unix_timestamp_nanos(now().unix_timestamp_nanos() / 1_000_000 * 1_000_000)
+        .unwrap();
+    // Every field set, with text that JSON and SQL both have to escape.
+    let written: Vec<_> = (0..12)
+        .map(|i| {
+            let mut m = message(&dealer, &department, t0 + time::Duration::milliseconds(i));
+            m.customer_uuid = Some(Uuid::new_v4());
+            m.user_uuid = (i % 2 == 0).then(Uuid::new_v4);
+            m.protocol = Protocol::Email;
+            m.is_manual = i % 3 == 0;
+            m.override_optout = i % 2 == 1;
+            m.body = format!("Héllo #{i} 🚗 \"quoted\" 'single' \\ back\nnew line\ttab {{}} [] ->> $1");
+            m.subject = Some(format!("Subject {i} — ✓"));
+            m.recipient = format!("john+{i}@example.com");
+            m.cc = vec!["a@example.com".into(), "b@example.com".into()];
+            m.bcc = vec!["c@example.com".into()];
+            m.options.send_v_card = true;
+            m.options.delay_seconds = 30;
+            m.callback_url = (i % 4 != 0).then(|| format!("https://client.example.com/cb?i={i}&x=\"y\""));
+            m.callback_metadata = [
+                ("appointmentId".to_string(), serde_json::json!(12345 + i)),
+                ("nested".to_string(), serde_json::json!({"a": [1, 2.5, null, "x\"y"]})),
+            ]
+            .into_iter()
+            .collect();
+            m.error = (i % 5 == 0).then(|| MessageError {
+                code: "SOME_CODE".into(),
+                description: "why, with \"quotes\"".into(),
+            });
+            m.warnings = vec![Warning {
+                code: "CUSTOMER_NOT_FOUND".into(),
+                description: "a warning".into(),
+            }];
+            m.provider_message_id = (i % 2 == 0).then(|| format!("SM{i:032}"));
+            m.composed_body = Some(format!("{}\n-- Sarah", m.body));
+            m.sender = Some("+14155550100".into());
+            m.updated_at = t0 + time::Duration::seconds(1);
+            m
+        })
+        .collect();
+    // At once: on SQLite they share group commits, and so one batched write.
+    let racers: Vec<_> = written
+        .iter()
+        .cloned()
+        .map(|m| {
+            let store = store.clone();
+            tokio::spawn(async move { store.accept_message(&m, None, None, None).await })
+        })
+        .collect();
+    for racer in racers {
+        racer.await.unwrap().unwrap();
+    }
+    for m in &written {
+        let read = store.message(m.uuid).await.unwrap().expect("stored");
+        assert_eq!(&read, m);
+    }
+}
+
 pub async fn concurrent_accepts_for_one_thread_all_land(store: &Arc<dyn Store>) {
     use herald::store::{NewJob, ThreadOwner};
     let dealer = dealer(store.as_ref()).await;
