@@ -210,7 +210,13 @@ impl Deliverer {
                 detail: "the provider did not answer in time".into(),
             },
         };
-        if !matches!(outcome, SendOutcome::Permanent { effect: Some(_), .. }) {
+        if !matches!(
+            outcome,
+            SendOutcome::Permanent {
+                effect: Some(_),
+                ..
+            }
+        ) {
             // Nothing this answer says changes what the recipient's next message may do.
             handover.release();
         }

@@ -1424,8 +1424,10 @@ pub async fn concurrent_accepts_read_back_exactly_as_written(store: &Arc<dyn Sto
     let dealer = dealer(store.as_ref()).await;
     let department = department(store.as_ref(), &dealer).await;
     // The store keeps milliseconds.
-    let t0 = OffsetDateTime::from_unix_timestamp_nanos(now().unix_timestamp_nanos() / 1_000_000 * 1_000_000)
-        .unwrap();
+    let t0 = OffsetDateTime::from_unix_timestamp_nanos(
+        now().unix_timestamp_nanos() / 1_000_000 * 1_000_000,
+    )
+    .unwrap();
     // Every field set, with text that JSON and SQL both have to escape.
     let written: Vec<_> = (0..12)
         .map(|i| {
@@ -1435,17 +1437,22 @@ pub async fn concurrent_accepts_read_back_exactly_as_written(store: &Arc<dyn Sto
             m.protocol = Protocol::Email;
             m.is_manual = i % 3 == 0;
             m.override_optout = i % 2 == 1;
-            m.body = format!("Héllo #{i} 🚗 \"quoted\" 'single' \\ back\nnew line\ttab {{}} [] ->> $1");
+            m.body =
+                format!("Héllo #{i} 🚗 \"quoted\" 'single' \\ back\nnew line\ttab {{}} [] ->> $1");
             m.subject = Some(format!("Subject {i} — ✓"));
             m.recipient = format!("john+{i}@example.com");
             m.cc = vec!["a@example.com".into(), "b@example.com".into()];
             m.bcc = vec!["c@example.com".into()];
             m.options.send_v_card = true;
             m.options.delay_seconds = 30;
-            m.callback_url = (i % 4 != 0).then(|| format!("https://client.example.com/cb?i={i}&x=\"y\""));
+            m.callback_url =
+                (i % 4 != 0).then(|| format!("https://client.example.com/cb?i={i}&x=\"y\""));
             m.callback_metadata = [
                 ("appointmentId".to_string(), serde_json::json!(12345 + i)),
-                ("nested".to_string(), serde_json::json!({"a": [1, 2.5, null, "x\"y"]})),
+                (
+                    "nested".to_string(),
+                    serde_json::json!({"a": [1, 2.5, null, "x\"y"]}),
+                ),
             ]
             .into_iter()
             .collect();
