@@ -56,11 +56,7 @@ async fn a_recipients_texts_reach_twilio_in_the_order_accepted() {
 #[tokio::test]
 async fn after_twilio_reports_the_number_unsubscribed_the_next_text_is_not_sent() {
     let mut twilio = FakeTwilio::start().await;
-    twilio.script([Reply::Error {
-        status: 400,
-        code: 21610,
-        message: "Attempt to send to unsubscribed recipient",
-    }]);
+    twilio.script([Reply::unsubscribed()]);
     let app = spawn_twilio_app(&twilio).await;
     let shop = shop(&app).await;
 

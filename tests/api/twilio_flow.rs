@@ -321,11 +321,7 @@ async fn an_inbound_stop_is_recorded_opts_out_and_is_answered_through_twilio() {
 #[tokio::test]
 async fn twilio_21610_fails_the_message_and_opts_the_number_out() {
     let mut twilio = FakeTwilio::start().await;
-    twilio.script([Reply::Error {
-        status: 400,
-        code: 21610,
-        message: "Attempt to send to unsubscribed recipient",
-    }]);
+    twilio.script([Reply::unsubscribed()]);
     let app = spawn_twilio_app(&twilio).await;
     let shop = shop(&app).await;
     let mut receiver = Receiver::start(&[]).await;

@@ -891,6 +891,33 @@ async fn queue_messages(
     uuids
 }
 
+/// `count` messages delivered at `t0`, each with one pending callback.
+async fn queue_callbacks(
+    store: &dyn Store,
+    dealer: &Dealer,
+    department: &Department,
+    t0: OffsetDateTime,
+    count: usize,
+) {
+    use herald::store::{JobNext, MessageUpdate};
+    queue_messages(store, dealer, department, t0, count).await;
+    let jobs = store
+        .claim_jobs(t0, StdDuration::from_secs(60), count as u32)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), count);
+    for job in jobs {
+        let update = MessageUpdate {
+            callbacks: vec![new_callback(1)],
+            ..Default::default()
+        };
+        store
+            .finish_job(&job, update, None, JobNext::Done, t0)
+            .await
+            .unwrap();
+    }
+}
+
 pub async fn concurrent_claimers_never_share_a_job(store: &Arc<dyn Store>) {
     let dealer = dealer(store.as_ref()).await;
     let department = department(store.as_ref(), &dealer).await;
@@ -1759,25 +1786,11 @@ pub async fn concurrent_delivery_results_land_as_if_one_by_one(store: &Arc<dyn S
 pub async fn concurrent_callback_results_land_as_if_one_by_one(store: &Arc<dyn Store>) {
     // Sixteen callback results at once (on SQLite one statement), each raced by a late one
     // from a dispatcher whose lease is gone.
-    use herald::store::{CallbackResult, ClaimedCallback, JobNext, Lease, MessageUpdate};
+    use herald::store::{CallbackResult, ClaimedCallback, Lease};
     let dealer = dealer(store.as_ref()).await;
     let department = department(store.as_ref(), &dealer).await;
     let t0 = now();
-    queue_messages(store.as_ref(), &dealer, &department, t0, 16).await;
-    for job in store
-        .claim_jobs(t0, StdDuration::from_secs(60), 16)
-        .await
-        .unwrap()
-    {
-        let update = MessageUpdate {
-            callbacks: vec![new_callback(1)],
-            ..Default::default()
-        };
-        store
-            .finish_job(&job, update, None, JobNext::Done, t0)
-            .await
-            .unwrap();
-    }
+    queue_callbacks(store.as_ref(), &dealer, &department, t0, 16).await;
     let claimed = store
         .claim_callbacks(t0, StdDuration::from_secs(60), 16)
         .await
@@ -1997,24 +2010,10 @@ pub async fn a_failing_delivery_result_fails_alone_among_concurrent_ones(store: 
 }
 
 pub async fn a_leased_callback_is_claimed_again_only_once_its_lease_expires(store: &dyn Store) {
-    use herald::store::{JobNext, MessageUpdate};
     let dealer = dealer(store).await;
     let department = department(store, &dealer).await;
     let t0 = now();
-    queue_messages(store, &dealer, &department, t0, 1).await;
-    let job = store
-        .claim_jobs(t0, StdDuration::from_secs(60), 1)
-        .await
-        .unwrap()
-        .remove(0);
-    let update = MessageUpdate {
-        callbacks: vec![new_callback(1)],
-        ..Default::default()
-    };
-    store
-        .finish_job(&job, update, None, JobNext::Done, t0)
-        .await
-        .unwrap();
+    queue_callbacks(store, &dealer, &department, t0, 1).await;
     let lease = StdDuration::from_secs(30);
     let first = store.claim_callbacks(t0, lease, 10).await.unwrap();
     assert_eq!(first.len(), 1);

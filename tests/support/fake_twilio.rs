@@ -41,6 +41,17 @@ pub enum Reply {
     Slow(Duration),
 }
 
+impl Reply {
+    /// Twilio's answer for a number that replied STOP: `400`, error 21610.
+    pub fn unsubscribed() -> Self {
+        Reply::Error {
+            status: 400,
+            code: 21610,
+            message: "Attempt to send to unsubscribed recipient",
+        }
+    }
+}
+
 /// One create-message call as Twilio received it.
 #[derive(Debug, Clone)]
 pub struct Request {
