@@ -224,6 +224,7 @@ pub async fn send(
         message_uuid: message.uuid,
         lease,
         attempts: 0,
+        doubt: None,
     };
     let deliverer = state.deliverer.clone();
     let step = tokio::spawn(async move { deliverer.deliver(&claimed, Mode::Inline).await });

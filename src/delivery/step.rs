@@ -20,9 +20,9 @@ use crate::domain::optout::{OptEvent, OptSource, OptState};
 use crate::domain::policy::{Decision, DeliveryFacts, decide};
 use crate::domain::report::MessageReport;
 use crate::domain::{EmailAddress, PhoneNumber};
-use crate::providers::{Effect, Outgoing, Providers, Receipt, SendOutcome};
+use crate::providers::{Effect, Outgoing, Providers, Receipt, Reconciled, SendOutcome};
 use crate::store::{
-    AttemptRecord, ClaimedJob, JobNext, MessageUpdate, NewCallback, OptChange, Reservation,
+    AttemptRecord, ClaimedJob, Doubt, JobNext, MessageUpdate, NewCallback, OptChange, Reservation,
     SendReservation, Store, Wakeups,
 };
 
@@ -103,7 +103,7 @@ impl Deliverer {
     ) -> anyhow::Result<Option<std::time::Duration>> {
         let now = self.clock.now();
         let Some(message) = message else {
-            self.finish(job, MessageUpdate::default(), None, JobNext::Done)
+            self.finish(job, MessageUpdate::default(), vec![], JobNext::Done)
                 .await?;
             return Ok(None);
         };
@@ -112,10 +112,40 @@ impl Deliverer {
             MessageStatus::Accepted | MessageStatus::WaitingForOptin
         ) {
             // Already decided (e.g. by an inline send): nothing left to do.
-            self.finish(job, MessageUpdate::default(), None, JobNext::Done)
+            self.finish(job, MessageUpdate::default(), vec![], JobNext::Done)
                 .await?;
             return Ok(None);
         }
+        let facts = match self.facts(&message).await? {
+            Ok(facts) => facts,
+            Err(error) => {
+                self.fail(job, &message, error, vec![], mode).await?;
+                return Ok(None);
+            }
+        };
+        let outgoing = facts.outgoing;
+        // The attempts this step records with its result, and the number of its own.
+        let mut history = Vec::new();
+        let mut attempt_no = job.attempts + 1;
+        let mut possible_duplicate = false;
+        if let Some(doubt) = job.doubt {
+            match self
+                .settle_doubt(job, &message, &outgoing, doubt, mode)
+                .await?
+            {
+                Settled::Done => return Ok(None),
+                Settled::Send {
+                    history: settled,
+                    attempt_no: next,
+                    possible_duplicate: unaskable,
+                } => {
+                    history = settled;
+                    attempt_no = next;
+                    possible_duplicate = unaskable;
+                }
+            }
+        }
+
         let age = now
             - message.created_at
             - time::Duration::seconds(message.options.delay_seconds as i64);
@@ -124,17 +154,9 @@ impl Deliverer {
                 &message,
                 "not handed to the provider within delivery.max_age_seconds",
             );
-            self.fail(job, &message, error, None, mode).await?;
+            self.fail(job, &message, error, history, mode).await?;
             return Ok(None);
         }
-
-        let facts = match self.facts(&message).await? {
-            Ok(facts) => facts,
-            Err(error) => {
-                self.fail(job, &message, error, None, mode).await?;
-                return Ok(None);
-            }
-        };
         match decide(&facts.delivery) {
             Decision::Send => {}
             Decision::Refuse { code, description } => {
@@ -142,11 +164,11 @@ impl Deliverer {
                     code: code.into(),
                     description,
                 };
-                self.fail(job, &message, error, None, mode).await?;
+                self.fail(job, &message, error, history, mode).await?;
                 return Ok(None);
             }
             Decision::WaitForOptin => {
-                self.wait_for_optin(job, &message, &facts.department)
+                self.wait_for_optin(job, &message, &facts.department, history)
                     .await?;
                 return Ok(None);
             }
@@ -180,19 +202,26 @@ impl Deliverer {
                         retry_after.as_secs().max(1)
                     ),
                 };
-                self.fail(job, &message, error, None, mode).await?;
+                self.fail(job, &message, error, history, mode).await?;
                 return Ok(Some(retry_after));
             }
         }
 
         let deadline = self.settings.delivery.provider_deadline();
         if job.lease.expires_at - self.clock.now() < deadline {
-            // Not enough lease left to be sure no other worker takes the job mid-send.
-            tracing::warn!("lease too short to send safely; leaving the job to expire");
+            // Not enough lease left to be sure no other worker takes the job mid-send: back to
+            // the queue, due now and free, so the next claim sends it (a lane whose earlier
+            // message was slow releases the rest of its messages in order, not after a lease).
+            tracing::info!("lease too short to send safely; back to the queue");
+            let until = self.clock.now();
+            self.finish(job, MessageUpdate::default(), history, JobNext::Park { until })
+                .await?;
             return Ok(None);
         }
-        let outgoing = facts.outgoing;
         let provider = self.providers.for_protocol(message.protocol);
+        // Compared with the provider's own clock when reconciling: the system time, not the
+        // injectable one.
+        let handed_over_at = OffsetDateTime::now_utc();
         let send = async {
             loop {
                 match provider.send(&outgoing).await {
@@ -206,7 +235,8 @@ impl Deliverer {
         };
         let outcome = match tokio::time::timeout(deadline, send).await {
             Ok(outcome) => outcome,
-            Err(_) => SendOutcome::Transient {
+            // The request may be with the provider already.
+            Err(_) => SendOutcome::InDoubt {
                 detail: "the provider did not answer in time".into(),
             },
         };
@@ -220,7 +250,6 @@ impl Deliverer {
             // Nothing this answer says changes what the recipient's next message may do.
             handover.release();
         }
-        let attempt_no = job.attempts + 1;
         metrics::counter!("herald_delivery_attempts_total",
             "protocol" => message.protocol.as_str(), "outcome" => outcome_label(&outcome))
         .increment(1);
@@ -229,30 +258,33 @@ impl Deliverer {
                 provider_message_id,
                 receipt,
             } => {
-                let mut update = MessageUpdate {
-                    status: Some(MessageStatus::Sent),
-                    provider_message_id: Some(provider_message_id),
-                    composed_body: Some(outgoing.body.clone()),
-                    sender: Some(outgoing.from.clone()),
-                    ..MessageUpdate::default()
+                let detail = possible_duplicate.then(|| {
+                    "possible duplicate: an earlier hand-over's outcome is unknown and this \
+                     protocol cannot be asked; sent again the same way (same Message-ID)"
+                        .to_string()
+                });
+                history.push(attempt(attempt_no, "SUCCESS", None, detail));
+                let update = self.sent_update(&message, &outgoing, provider_message_id, receipt, mode);
+                self.finish(job, update, history, JobNext::Done).await?;
+                Ok(None)
+            }
+            SendOutcome::InDoubt { detail } => {
+                // Never sent again blindly: the next step asks the provider first. An inline
+                // send leaves the message queued for that (the client sees it ACCEPTED).
+                tracing::warn!(attempt = attempt_no, %detail, "hand-over in doubt; the provider will be asked before any resend");
+                history.push(attempt(attempt_no, "IN_DOUBT", None, Some(detail)));
+                let delay = backoff::next_delay(
+                    &self.settings.delivery.retry_schedule_seconds,
+                    job.attempts as usize,
+                    0.2,
+                    None,
+                )
+                .unwrap_or_default();
+                let next = JobNext::Retry {
+                    due_at: self.clock.now() + delay,
+                    in_doubt_since: Some(handed_over_at),
                 };
-                if mode == Mode::Queued {
-                    update
-                        .callbacks
-                        .extend(callback(&message, MessageStatus::Sent, None));
-                }
-                // A receipt known at once is recorded with the hand-over, in one transaction:
-                // a crash between the two would leave the message SENT for ever.
-                if let Some(receipt) = receipt {
-                    let (status, error) = receipt_outcome(&message, receipt);
-                    update
-                        .callbacks
-                        .extend(callback(&message, status, error.clone()));
-                    update.status = Some(status);
-                    update.error = error;
-                }
-                let attempt = attempt(attempt_no, "SUCCESS", None, None);
-                self.finish(job, update, Some(attempt), JobNext::Done)
+                self.finish(job, MessageUpdate::default(), history, next)
                     .await?;
                 Ok(None)
             }
@@ -267,7 +299,7 @@ impl Deliverer {
                         )
                     })
                     .flatten();
-                let attempt = attempt(attempt_no, "TRANSIENT", None, Some(detail.clone()));
+                history.push(attempt(attempt_no, "TRANSIENT", None, Some(detail.clone())));
                 match next {
                     Some(delay) => {
                         let due_at = self.clock.now() + delay;
@@ -276,18 +308,17 @@ impl Deliverer {
                             retry_in_s = delay.as_secs(),
                             "transient failure, will retry"
                         );
-                        self.finish(
-                            job,
-                            MessageUpdate::default(),
-                            Some(attempt),
-                            JobNext::Retry { due_at },
-                        )
-                        .await?;
+                        let next = JobNext::Retry {
+                            due_at,
+                            in_doubt_since: None,
+                        };
+                        self.finish(job, MessageUpdate::default(), history, next)
+                            .await?;
                         Ok(None)
                     }
                     None => {
                         let error = give_up_error(&message, &detail);
-                        self.fail(job, &message, error, Some(attempt), mode).await?;
+                        self.fail(job, &message, error, history, mode).await?;
                         Ok(None)
                     }
                 }
@@ -300,7 +331,7 @@ impl Deliverer {
                     "sender pace used up, waiting in the queue"
                 );
                 let until = self.clock.now() + wait;
-                self.finish(job, MessageUpdate::default(), None, JobNext::Park { until })
+                self.finish(job, MessageUpdate::default(), history, JobNext::Park { until })
                     .await?;
                 Ok(None)
             }
@@ -313,18 +344,160 @@ impl Deliverer {
                     self.apply_effect(&message, effect).await?;
                     handover.release();
                 }
-                let attempt = attempt(
+                history.push(attempt(
                     attempt_no,
                     "PERMANENT",
                     Some(code.to_string()),
                     Some(detail.clone()),
-                );
+                ));
                 let error = MessageError {
                     code: code.into(),
                     description: detail,
                 };
-                self.fail(job, &message, error, Some(attempt), mode).await?;
+                self.fail(job, &message, error, history, mode).await?;
                 Ok(None)
+            }
+        }
+    }
+
+    /// A message handed over: `SENT` with the provider's id, the body and sender as sent, and
+    /// its callback; a delivery report known at once is recorded with it, in one transaction
+    /// (a crash between the two would leave the message SENT for ever).
+    fn sent_update(
+        &self,
+        message: &Message,
+        outgoing: &Outgoing,
+        provider_message_id: String,
+        receipt: Option<Receipt>,
+        mode: Mode,
+    ) -> MessageUpdate {
+        let mut update = MessageUpdate {
+            status: Some(MessageStatus::Sent),
+            provider_message_id: Some(provider_message_id),
+            composed_body: Some(outgoing.body.clone()),
+            sender: Some(outgoing.from.clone()),
+            ..MessageUpdate::default()
+        };
+        if mode == Mode::Queued {
+            update
+                .callbacks
+                .extend(callback(message, MessageStatus::Sent, None));
+        }
+        if let Some(receipt) = receipt {
+            let (status, error) = receipt_outcome(message, receipt);
+            update
+                .callbacks
+                .extend(callback(message, status, error.clone()));
+            update.status = Some(status);
+            update.error = error;
+        }
+        update
+    }
+
+    /// An earlier hand-over of this message may have reached the provider (SPEC 6): ask it
+    /// before anything is sent. Found, the message is recorded as sent with the provider's id
+    /// and nothing is sent; not found, the step goes on to send it; not answerable, the
+    /// question is asked again on the delivery schedule and nothing is sent meanwhile.
+    async fn settle_doubt(
+        &self,
+        job: &ClaimedJob,
+        message: &Message,
+        outgoing: &Outgoing,
+        doubt: Doubt,
+        mode: Mode,
+    ) -> anyhow::Result<Settled> {
+        let since = doubt.since.unwrap_or(message.created_at);
+        let provider = self.providers.for_protocol(message.protocol);
+        // A retaken job's in-doubt hand-over was never counted; a recorded one was.
+        let doubtful = if doubt.retaken {
+            job.attempts + 1
+        } else {
+            job.attempts.max(1)
+        };
+        let mut history = Vec::new();
+        if doubt.retaken {
+            let mut row = attempt(
+                doubtful,
+                "IN_DOUBT",
+                None,
+                Some("the step handing it over ended before recording what the provider answered".into()),
+            );
+            row.at = since;
+            history.push(row);
+        }
+        let verdict = provider.reconcile(outgoing, since).await;
+        metrics::counter!("herald_reconciliations_total",
+            "provider" => provider.name(), "outcome" => reconciled_label(&verdict))
+        .increment(1);
+        match verdict {
+            Reconciled::Sent {
+                provider_message_id,
+                receipt,
+            } => {
+                tracing::info!(provider = provider.name(), %provider_message_id, "in-doubt hand-over found at the provider; not sending again");
+                history.push(attempt(
+                    doubtful,
+                    "RECONCILED_SENT",
+                    None,
+                    Some(format!("{} has it as {provider_message_id}", provider.name())),
+                ));
+                let update =
+                    self.sent_update(message, outgoing, provider_message_id, receipt, mode);
+                self.finish(job, update, history, JobNext::Done).await?;
+                Ok(Settled::Done)
+            }
+            Reconciled::NotFound => {
+                tracing::info!(provider = provider.name(), "in-doubt hand-over not found at the provider; sending");
+                history.push(attempt(
+                    doubtful,
+                    "RECONCILED_NOT_FOUND",
+                    None,
+                    Some(format!("{} has no such message", provider.name())),
+                ));
+                Ok(Settled::Send {
+                    history,
+                    attempt_no: doubtful + 1,
+                    possible_duplicate: false,
+                })
+            }
+            Reconciled::Unaskable => Ok(Settled::Send {
+                history,
+                attempt_no: doubtful + 1,
+                possible_duplicate: true,
+            }),
+            Reconciled::Unknown { detail } => {
+                tracing::warn!(provider = provider.name(), %detail, "cannot ask the provider about an in-doubt hand-over; asking again later");
+                history.push(attempt(
+                    doubtful,
+                    "IN_DOUBT",
+                    None,
+                    Some(format!("could not ask {}: {detail}", provider.name())),
+                ));
+                let next = backoff::next_delay(
+                    &self.settings.delivery.retry_schedule_seconds,
+                    job.attempts as usize,
+                    0.2,
+                    None,
+                );
+                match next {
+                    Some(delay) => {
+                        let next = JobNext::Retry {
+                            due_at: self.clock.now() + delay,
+                            in_doubt_since: Some(since),
+                        };
+                        self.finish(job, MessageUpdate::default(), history, next)
+                            .await?;
+                    }
+                    None => {
+                        let error = give_up_error(
+                            message,
+                            "an earlier hand-over's outcome stayed unknown: the provider could \
+                             not be asked, so the message was not sent again",
+                        );
+                        self.fail(job, message, error, history, mode).await?;
+                    }
+                }
+                Ok(Settled::Done)
             }
         }
     }
@@ -337,6 +510,7 @@ impl Deliverer {
         job: &ClaimedJob,
         message: &Message,
         department: &Department,
+        history: Vec<AttemptRecord>,
     ) -> anyhow::Result<()> {
         let timeout =
             time::Duration::seconds(department.settings.optin_queue_timeout_seconds as i64);
@@ -358,7 +532,7 @@ impl Deliverer {
                     .extend(callback(message, MessageStatus::Expired, Some(error)));
             }
             tracing::info!("message expired waiting for opt-in");
-            self.finish(job, update, None, JobNext::Done).await?;
+            self.finish(job, update, history, JobNext::Done).await?;
             return Ok(());
         }
         if message.status != MessageStatus::WaitingForOptin {
@@ -377,7 +551,7 @@ impl Deliverer {
             status: Some(MessageStatus::WaitingForOptin),
             ..MessageUpdate::default()
         };
-        self.finish(job, update, None, JobNext::Park { until: expires_at })
+        self.finish(job, update, history, JobNext::Park { until: expires_at })
             .await?;
         Ok(())
     }
@@ -388,7 +562,7 @@ impl Deliverer {
         job: &ClaimedJob,
         message: &Message,
         error: MessageError,
-        attempt: Option<AttemptRecord>,
+        attempts: Vec<AttemptRecord>,
         mode: Mode,
     ) -> anyhow::Result<()> {
         tracing::info!(code = %error.code, "message failed");
@@ -402,7 +576,7 @@ impl Deliverer {
                 .callbacks
                 .extend(callback(message, MessageStatus::Failed, Some(error)));
         }
-        self.finish(job, update, attempt, JobNext::Done).await?;
+        self.finish(job, update, attempts, JobNext::Done).await?;
         Ok(())
     }
 
@@ -410,13 +584,13 @@ impl Deliverer {
         &self,
         job: &ClaimedJob,
         update: MessageUpdate,
-        attempt: Option<AttemptRecord>,
+        attempts: Vec<AttemptRecord>,
         next: JobNext,
     ) -> anyhow::Result<bool> {
         let wakes = !update.callbacks.is_empty();
         let held = self
             .store
-            .finish_job(job, update, attempt, next, self.clock.now())
+            .finish_job(job, update, attempts, next, self.clock.now())
             .await
             .context("recording a delivery step")?;
         if !held {
@@ -597,6 +771,18 @@ impl Deliverer {
     }
 }
 
+/// What settling an in-doubt hand-over leaves the step to do.
+enum Settled {
+    /// Its result is recorded: nothing is sent.
+    Done,
+    /// Send, numbering the hand-over `attempt_no` and recording `history` before it.
+    Send {
+        history: Vec<AttemptRecord>,
+        attempt_no: u32,
+        possible_duplicate: bool,
+    },
+}
+
 struct Facts {
     delivery: DeliveryFacts,
     outgoing: Outgoing,
@@ -677,5 +863,15 @@ fn outcome_label(outcome: &SendOutcome) -> &'static str {
         SendOutcome::Transient { .. } => "transient",
         SendOutcome::Permanent { .. } => "permanent",
         SendOutcome::Deferred { .. } => "deferred",
+        SendOutcome::InDoubt { .. } => "in_doubt",
+    }
+}
+
+fn reconciled_label(verdict: &Reconciled) -> &'static str {
+    match verdict {
+        Reconciled::Sent { .. } => "sent",
+        Reconciled::NotFound => "not_found",
+        Reconciled::Unknown { .. } => "unknown",
+        Reconciled::Unaskable => "resent",
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::config::{EmailProviderKind, Settings, TextProviderKind};
@@ -55,6 +56,30 @@ pub enum SendOutcome {
     /// Not sent: the sender's pace is used up. Comes back after `wait`, which is not an
     /// attempt (nothing reached the provider).
     Deferred { wait: Duration },
+    /// The request may have reached the provider, but its answer did not reach Herald (the
+    /// call timed out, or the connection broke after the request was written). Never sent
+    /// again blindly: the provider is asked first ([`Provider::reconcile`], SPEC 6).
+    InDoubt { detail: String },
+}
+
+/// What a provider says of a hand-over whose outcome Herald did not record (SPEC 6,
+/// "In-doubt hand-overs are reconciled, never blindly resent").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reconciled {
+    /// The provider has it: record this id (and the delivery report it already knows, if
+    /// any) and send nothing.
+    Sent {
+        provider_message_id: String,
+        receipt: Option<Receipt>,
+    },
+    /// The provider has no such message: it may be sent.
+    NotFound,
+    /// The provider could not be asked (unreachable, an error answer): ask again later, and
+    /// send nothing meanwhile.
+    Unknown { detail: String },
+    /// The protocol has no way to ask (SMTP): the message is sent again, the same way (same
+    /// `Message-ID`, so receivers can drop the copy), and recorded as a possible duplicate.
+    Unaskable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +105,9 @@ pub enum Effect {
 pub trait Provider: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     async fn send(&self, message: &Outgoing) -> SendOutcome;
+    /// Whether `message`, handed over at or after `since` with an outcome Herald did not
+    /// record, reached the provider.
+    async fn reconcile(&self, message: &Outgoing, since: OffsetDateTime) -> Reconciled;
 }
 
 /// The configured provider of each protocol.
@@ -172,6 +200,18 @@ pub fn http_client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
         .user_agent(concat!("herald/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("building the providers' HTTP client")
+}
+
+/// A create call that failed in transport: `Transient` when the request never left (no
+/// connection could be made), `InDoubt` otherwise — a timeout or a connection lost after the
+/// request was written may well have been taken.
+pub(crate) fn transport_failure(provider: &str, e: &reqwest::Error) -> SendOutcome {
+    let detail = format!("{provider} unreachable: {}", describe(e));
+    if e.is_connect() {
+        SendOutcome::Transient { detail }
+    } else {
+        SendOutcome::InDoubt { detail }
+    }
 }
 
 /// A transport error for logs and attempt records, without the URL (Twilio's carries the

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{Outgoing, Provider, Receipt, SendOutcome};
+use super::{Outgoing, Provider, Receipt, Reconciled, SendOutcome};
 use crate::store::{OutboxEntry, Store};
 
 pub struct OutboxProvider {
@@ -26,6 +26,21 @@ impl Provider for OutboxProvider {
         "outbox"
     }
 
+    /// The outbox keeps one entry per message (a second is ignored), so its hand-over
+    /// happened exactly when the entry exists.
+    async fn reconcile(&self, m: &Outgoing, _since: OffsetDateTime) -> Reconciled {
+        match self.store.outbox_sent(m.message_uuid).await {
+            Ok(true) => Reconciled::Sent {
+                provider_message_id: provider_message_id(m),
+                receipt: Some(Receipt::Delivered),
+            },
+            Ok(false) => Reconciled::NotFound,
+            Err(e) => Reconciled::Unknown {
+                detail: format!("outbox unavailable: {e}"),
+            },
+        }
+    }
+
     async fn send(&self, m: &Outgoing) -> SendOutcome {
         let entry = OutboxEntry {
             message_uuid: m.message_uuid,
@@ -41,7 +56,7 @@ impl Provider for OutboxProvider {
         };
         match self.store.record_outbox(&entry).await {
             Ok(()) => SendOutcome::Accepted {
-                provider_message_id: format!("outbox-{}", m.message_uuid.simple()),
+                provider_message_id: provider_message_id(m),
                 receipt: Some(Receipt::Delivered),
             },
             Err(e) => SendOutcome::Transient {
@@ -49,4 +64,8 @@ impl Provider for OutboxProvider {
             },
         }
     }
+}
+
+fn provider_message_id(m: &Outgoing) -> String {
+    format!("outbox-{}", m.message_uuid.simple())
 }

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::{Effect, Outgoing, Provider, SendOutcome, describe};
+use super::{Effect, Outgoing, Provider, Reconciled, SendOutcome, transport_failure};
 use crate::domain::codes;
 
 /// Postmark's ErrorCode for a bad or missing server token.
@@ -73,6 +73,13 @@ impl Provider for PostmarkProvider {
         "postmark"
     }
 
+    async fn reconcile(&self, _m: &Outgoing, _since: time::OffsetDateTime) -> Reconciled {
+        // STUB: the read call of the protocol is not written yet.
+        Reconciled::Unknown {
+            detail: "reconciliation is not implemented yet".into(),
+        }
+    }
+
     #[tracing::instrument(skip_all, fields(provider = "postmark", message = %m.message_uuid))]
     async fn send(&self, m: &Outgoing) -> SendOutcome {
         let join = |list: &[String]| (!list.is_empty()).then(|| list.join(", "));
@@ -104,11 +111,7 @@ impl Provider for PostmarkProvider {
             .await;
         let response = match response {
             Ok(r) => r,
-            Err(e) => {
-                return SendOutcome::Transient {
-                    detail: format!("Postmark unreachable: {}", describe(&e)),
-                };
-            }
+            Err(e) => return transport_failure("Postmark", &e),
         };
         let status = response.status();
         let body: EmailResponse = response.json().await.unwrap_or_default();

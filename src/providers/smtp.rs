@@ -23,7 +23,7 @@ use lettre::transport::smtp::extension::{ClientId, Extension, MailParameter};
 use lettre::{Address, address::Envelope};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Outgoing, Provider, Receipt, SendOutcome};
+use super::{Outgoing, Provider, Receipt, Reconciled, SendOutcome};
 use crate::domain::codes;
 
 /// Idle connections kept open for the next messages.
@@ -274,6 +274,11 @@ impl Provider for SmtpProvider {
         "smtp"
     }
 
+    /// SMTP has no way to ask a server what it took.
+    async fn reconcile(&self, _m: &Outgoing, _since: time::OffsetDateTime) -> Reconciled {
+        Reconciled::Unaskable
+    }
+
     #[tracing::instrument(skip_all, fields(provider = "smtp", message = %m.message_uuid))]
     async fn send(&self, m: &Outgoing) -> SendOutcome {
         let message_id = message_id(m);
@@ -306,7 +311,8 @@ impl Provider for SmtpProvider {
                 receipt: Some(Receipt::Delivered),
             },
             Ok(Err((stage, e))) => classify(stage, &e),
-            Err(_) => SendOutcome::Transient {
+            // The message may have been taken before the server went quiet.
+            Err(_) => SendOutcome::InDoubt {
                 detail: "the SMTP server did not answer in time".into(),
             },
         }

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::pace::Pace;
-use super::{Effect, Outgoing, Provider, SendOutcome, describe};
+use super::{Effect, Outgoing, Provider, Reconciled, SendOutcome, transport_failure};
 use crate::domain::codes;
 
 /// Twilio error codes that no retry can fix (the number is invalid, unreachable or not
@@ -94,6 +94,13 @@ impl Provider for TwilioProvider {
         "twilio"
     }
 
+    async fn reconcile(&self, _m: &Outgoing, _since: time::OffsetDateTime) -> Reconciled {
+        // STUB: the read call of the protocol is not written yet.
+        Reconciled::Unknown {
+            detail: "reconciliation is not implemented yet".into(),
+        }
+    }
+
     #[tracing::instrument(skip_all, fields(provider = "twilio", message = %m.message_uuid))]
     async fn send(&self, m: &Outgoing) -> SendOutcome {
         if let Some(pace) = &self.pace {
@@ -119,11 +126,7 @@ impl Provider for TwilioProvider {
             .await;
         let response = match response {
             Ok(r) => r,
-            Err(e) => {
-                return SendOutcome::Transient {
-                    detail: format!("Twilio unreachable: {}", describe(&e)),
-                };
-            }
+            Err(e) => return transport_failure("Twilio", &e),
         };
         let status = response.status();
         if status.is_success() {

@@ -34,6 +34,21 @@ pub struct ClaimedJob {
     pub lease: Lease,
     /// Provider attempts already made.
     pub attempts: u32,
+    /// Set when an earlier hand-over of this message may have reached the provider without
+    /// Herald recording what became of it: the provider is asked before anything is sent.
+    pub doubt: Option<Doubt>,
+}
+
+/// Why a claimed job is in doubt (SPEC 6, "In-doubt hand-overs").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Doubt {
+    /// When the in-doubt hand-over may have begun; `None`: when the message was accepted (the
+    /// lease an inline send took with it expired).
+    pub since: Option<OffsetDateTime>,
+    /// The job was retaken after a lease expired with no result recorded (a worker died, or
+    /// could not store its result): its in-doubt attempt has no row in the history yet.
+    /// `false`: a step recorded an `IN_DOUBT` attempt (a call that timed out).
+    pub retaken: bool,
 }
 
 /// An idempotency key claimed with a new message (SPEC 4.1).
@@ -104,7 +119,8 @@ pub struct MessageUpdate {
 pub struct AttemptRecord {
     pub attempt: u32,
     pub at: OffsetDateTime,
-    /// `SUCCESS`, `TRANSIENT` or `PERMANENT`.
+    /// `SUCCESS`, `TRANSIENT` or `PERMANENT`; for a hand-over whose outcome was not known
+    /// (SPEC 6) `IN_DOUBT`, then `RECONCILED_SENT` or `RECONCILED_NOT_FOUND`.
     pub outcome: String,
     pub error_code: Option<String>,
     pub detail: Option<String>,
@@ -114,9 +130,11 @@ pub struct AttemptRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobNext {
     Done,
-    /// Try again at `due_at`, one attempt more.
+    /// Try again at `due_at`, one attempt more. `in_doubt_since`: the attempt may have
+    /// reached the provider (it began then), so the next step asks the provider first.
     Retry {
         due_at: OffsetDateTime,
+        in_doubt_since: Option<OffsetDateTime>,
     },
     /// Set aside until `until` (a message waiting for opt-in), or until an opt-in wakes it.
     Park {
@@ -249,7 +267,7 @@ pub trait MessageStore: Send + Sync + 'static {
         &self,
         job: &ClaimedJob,
         update: MessageUpdate,
-        attempt: Option<AttemptRecord>,
+        attempts: Vec<AttemptRecord>,
         next: JobNext,
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
@@ -292,6 +310,8 @@ pub trait MessageStore: Send + Sync + 'static {
 
     /// Keeps what the outbox provider sent; a second entry for the same message is ignored.
     async fn record_outbox(&self, entry: &OutboxEntry) -> StoreResult<()>;
+    /// Whether the outbox holds an entry for `message` (its hand-over happened).
+    async fn outbox_sent(&self, message: Uuid) -> StoreResult<bool>;
     /// The newest `limit` outbox entries, oldest first.
     async fn outbox(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
     /// Departments texting from `number` (inbound routing), oldest first.

@@ -14,7 +14,7 @@ use super::{AttemptRecord, ClaimedJob, JobNext, MessageUpdate, SendReservation};
 pub(crate) struct Finish {
     pub job: ClaimedJob,
     pub update: MessageUpdate,
-    pub attempt: Option<AttemptRecord>,
+    pub attempts: Vec<AttemptRecord>,
     pub next: JobNext,
     pub now: OffsetDateTime,
 }

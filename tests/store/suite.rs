@@ -636,7 +636,7 @@ pub async fn jobs_are_leased_to_one_claimer_and_retaken_after_expiry(store: &dyn
     };
     assert!(
         !store
-            .finish_job(stale, done.clone(), None, JobNext::Done, later)
+            .finish_job(stale, done.clone(), vec![], JobNext::Done, later)
             .await
             .unwrap(),
         "a lost lease records nothing"
@@ -647,7 +647,7 @@ pub async fn jobs_are_leased_to_one_claimer_and_retaken_after_expiry(store: &dyn
         .unwrap();
     assert!(
         store
-            .finish_job(fresh, done, None, JobNext::Done, later)
+            .finish_job(fresh, done, vec![], JobNext::Done, later)
             .await
             .unwrap()
     );
@@ -685,8 +685,11 @@ pub async fn a_retried_job_waits_for_its_due_time(store: &dyn Store) {
             .finish_job(
                 &job,
                 MessageUpdate::default(),
-                None,
-                JobNext::Retry { due_at },
+                vec![],
+                JobNext::Retry {
+                    due_at,
+                    in_doubt_since: None
+                },
                 t0
             )
             .await
@@ -735,7 +738,7 @@ pub async fn callbacks_of_one_message_are_claimed_in_order(store: &dyn Store) {
         ..Default::default()
     };
     store
-        .finish_job(&job, update, None, JobNext::Done, t0)
+        .finish_job(&job, update, vec![], JobNext::Done, t0)
         .await
         .unwrap();
 
@@ -912,7 +915,7 @@ async fn queue_callbacks(
             ..Default::default()
         };
         store
-            .finish_job(&job, update, None, JobNext::Done, t0)
+            .finish_job(&job, update, vec![], JobNext::Done, t0)
             .await
             .unwrap();
     }
@@ -1056,7 +1059,7 @@ pub async fn concurrent_claimers_never_hold_two_callbacks_of_one_message(store: 
         };
         assert!(
             store
-                .finish_job(job, update, None, JobNext::Done, t0)
+                .finish_job(job, update, vec![], JobNext::Done, t0)
                 .await
                 .unwrap()
         );
@@ -1368,7 +1371,7 @@ pub async fn an_optin_releases_the_messages_waiting_for_it_in_order(store: &Arc<
         };
         assert!(
             store
-                .finish_job(job, update, None, JobNext::Park { until }, t0)
+                .finish_job(job, update, vec![], JobNext::Park { until }, t0)
                 .await
                 .unwrap()
         );
@@ -1646,7 +1649,7 @@ pub async fn concurrent_delivery_results_land_as_if_one_by_one(store: &Arc<dyn S
     uuids.sort();
     assert_eq!(read, uuids);
     let later = t0 + Duration::seconds(300);
-    let result = |i: usize| -> (MessageUpdate, Option<AttemptRecord>, JobNext) {
+    let result = |i: usize| -> (MessageUpdate, Vec<AttemptRecord>, JobNext) {
         let attempt = |outcome: &str| AttemptRecord {
             attempt: 1,
             at: t0,
@@ -1664,20 +1667,23 @@ pub async fn concurrent_delivery_results_land_as_if_one_by_one(store: &Arc<dyn S
                     callbacks: vec![new_callback(1), new_callback(2)],
                     ..Default::default()
                 },
-                Some(attempt("SUCCESS")),
+                vec![attempt("SUCCESS")],
                 JobNext::Done,
             ),
             1 => (
                 MessageUpdate::default(),
-                Some(attempt("TRANSIENT")),
-                JobNext::Retry { due_at: later },
+                vec![attempt("TRANSIENT")],
+                JobNext::Retry {
+                    due_at: later,
+                    in_doubt_since: None,
+                },
             ),
             2 => (
                 MessageUpdate {
                     status: Some(MessageStatus::WaitingForOptin),
                     ..Default::default()
                 },
-                None,
+                vec![],
                 JobNext::Park { until: later },
             ),
             _ => (
@@ -1690,7 +1696,7 @@ pub async fn concurrent_delivery_results_land_as_if_one_by_one(store: &Arc<dyn S
                     callbacks: vec![new_callback(1)],
                     ..Default::default()
                 },
-                None,
+                vec![],
                 JobNext::Done,
             ),
         }
@@ -1950,7 +1956,7 @@ pub async fn a_failing_delivery_result_fails_alone_among_concurrent_ones(store: 
         ..Default::default()
     };
     store
-        .finish_job(&first, update, None, JobNext::Done, t0)
+        .finish_job(&first, update, vec![], JobNext::Done, t0)
         .await
         .unwrap();
     let racers: Vec<_> = jobs
@@ -1971,7 +1977,7 @@ pub async fn a_failing_delivery_result_fails_alone_among_concurrent_ones(store: 
                     ..Default::default()
                 };
                 store
-                    .finish_job(&job, update, None, JobNext::Done, t0)
+                    .finish_job(&job, update, vec![], JobNext::Done, t0)
                     .await
                     .is_ok()
             })

@@ -422,11 +422,11 @@ impl MessageStore for CachedStore {
         &self,
         job: &ClaimedJob,
         update: MessageUpdate,
-        attempt: Option<AttemptRecord>,
+        attempts: Vec<AttemptRecord>,
         next: JobNext,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        self.inner.finish_job(job, update, attempt, next, now).await
+        self.inner.finish_job(job, update, attempts, next, now).await
     }
 
     async fn apply_receipt(
@@ -485,6 +485,10 @@ impl MessageStore for CachedStore {
 
     async fn record_outbox(&self, entry: &OutboxEntry) -> StoreResult<()> {
         self.inner.record_outbox(entry).await
+    }
+
+    async fn outbox_sent(&self, message: Uuid) -> StoreResult<bool> {
+        self.inner.outbox_sent(message).await
     }
 
     async fn outbox(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>> {

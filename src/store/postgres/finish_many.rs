@@ -102,7 +102,7 @@ async fn insert_attempts(conn: &mut PgConnection, kept: &[&Finish]) -> StoreResu
     let (mut uuid, mut attempt, mut when) = (vec![], vec![], vec![]);
     let (mut outcome, mut code, mut detail) = (vec![], vec![], vec![]);
     for f in kept {
-        if let Some(a) = &f.attempt {
+        for a in &f.attempts {
             uuid.push(f.job.message_uuid);
             attempt.push(i64::from(a.attempt));
             when.push(at(a.at));
@@ -195,7 +195,7 @@ async fn insert_callbacks(conn: &mut PgConnection, kept: &[&Finish]) -> StoreRes
 /// A retry due at once wakes the workers of every node.
 async fn update_jobs(conn: &mut PgConnection, kept: &[&Finish]) -> StoreResult<()> {
     let mut done = Vec::new();
-    let (mut again, mut due, mut more) = (vec![], vec![], vec![]);
+    let (mut again, mut due, mut more, mut doubt) = (vec![], vec![], vec![], vec![]);
     let mut due_now = false;
     for f in kept {
         match f.next {
@@ -204,11 +204,16 @@ async fn update_jobs(conn: &mut PgConnection, kept: &[&Finish]) -> StoreResult<(
                 again.push(f.job.message_uuid);
                 due.push(at(until));
                 more.push(0i64);
+                doubt.push(None);
             }
-            JobNext::Retry { due_at } => {
+            JobNext::Retry {
+                due_at,
+                in_doubt_since,
+            } => {
                 again.push(f.job.message_uuid);
                 due.push(at(due_at));
                 more.push(1i64);
+                doubt.push(in_doubt_since.map(at));
                 due_now |= at(due_at) <= at(f.now);
             }
         }
@@ -222,13 +227,15 @@ async fn update_jobs(conn: &mut PgConnection, kept: &[&Finish]) -> StoreResult<(
     if !again.is_empty() {
         sqlx::query(
             "UPDATE delivery_jobs j SET due_at = q.due, attempts = j.attempts + q.more,
-                 lease_id = NULL, lease_expires_at = NULL
-             FROM UNNEST($1::uuid[], $2::timestamptz[], $3::bigint[]) AS q(uuid, due, more)
+                 lease_id = NULL, lease_expires_at = NULL, in_doubt_since = q.doubt
+             FROM UNNEST($1::uuid[], $2::timestamptz[], $3::bigint[], $4::timestamptz[])
+                  AS q(uuid, due, more, doubt)
              WHERE j.message_uuid = q.uuid",
         )
         .bind(&again)
         .bind(&due)
         .bind(&more)
+        .bind(&doubt)
         .execute(&mut *conn)
         .await?;
     }

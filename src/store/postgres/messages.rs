@@ -14,7 +14,7 @@ use crate::domain::directory::Department;
 use crate::domain::message::{Direction, Message, MessageError, MessageStatus, Protocol, Purpose};
 use crate::store::{
     AcceptOutcome, AttemptRecord, CallbackRecord, CallbackResult, ClaimedCallback, ClaimedJob,
-    IdempotencyClaim, IdempotencyRecord, JobNext, Lease, MessageStore, MessageUpdate, NewCallback,
+    Doubt, IdempotencyClaim, IdempotencyRecord, JobNext, Lease, MessageStore, MessageUpdate, NewCallback,
     NewJob, OutboxEntry, Reservation, SendReservation, StoreResult, StoredResponse, ThreadCursor,
     ThreadOwner,
 };
@@ -297,9 +297,13 @@ impl MessageStore for PgStore {
                  WHERE due_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at <= $3)
                  ORDER BY due_at, message_uuid LIMIT $4
                  FOR UPDATE SKIP LOCKED)
-             UPDATE delivery_jobs j SET lease_id = $1, lease_expires_at = $2, due_at = $2
+             UPDATE delivery_jobs j SET lease_id = $1, lease_expires_at = $2, due_at = $2,
+                 retaken = (j.lease_id IS NOT NULL),
+                 in_doubt_since = CASE WHEN j.lease_id IS NOT NULL THEN COALESCE(j.in_doubt_since, j.claimed_at)
+                                       ELSE j.in_doubt_since END,
+                 claimed_at = $3
              FROM due WHERE j.message_uuid = due.message_uuid
-             RETURNING j.message_uuid, j.attempts, due.due_at",
+             RETURNING j.message_uuid, j.attempts, due.due_at, j.retaken, j.in_doubt_since",
         )
         .bind(lease.id)
         .bind(lease.expires_at)
@@ -318,10 +322,13 @@ impl MessageStore for PgStore {
         });
         rows.iter()
             .map(|r| {
+                let retaken: bool = r.try_get("retaken")?;
+                let since: Option<OffsetDateTime> = r.try_get("in_doubt_since")?;
                 Ok(ClaimedJob {
                     message_uuid: r.try_get("message_uuid")?,
                     lease,
                     attempts: to_u32(r.try_get("attempts")?, "attempts")?,
+                    doubt: (retaken || since.is_some()).then_some(Doubt { since, retaken }),
                 })
             })
             .collect()
@@ -331,7 +338,7 @@ impl MessageStore for PgStore {
         &self,
         job: &ClaimedJob,
         update: MessageUpdate,
-        attempt: Option<AttemptRecord>,
+        attempts: Vec<AttemptRecord>,
         next: JobNext,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
@@ -339,7 +346,7 @@ impl MessageStore for PgStore {
             .submit(crate::store::queued::Finish {
                 job: job.clone(),
                 update,
-                attempt,
+                attempts,
                 next,
                 now,
             })
@@ -555,6 +562,14 @@ impl MessageStore for PgStore {
         Ok(())
     }
 
+    async fn outbox_sent(&self, message: Uuid) -> StoreResult<bool> {
+        let found = sqlx::query("SELECT 1 FROM outbox WHERE message_uuid = $1")
+            .bind(message)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
     async fn outbox(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
         let rows = sqlx::query(
             "SELECT * FROM (SELECT id, message_uuid, protocol, sender, recipient, cc, bcc, subject, body, media_urls, sent_at
@@ -698,7 +713,7 @@ pub(super) async fn finish_alone(
     let crate::store::queued::Finish {
         job,
         update,
-        attempt,
+        attempts,
         next,
         now,
     } = f;
@@ -737,7 +752,7 @@ pub(super) async fn finish_alone(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    if let Some(a) = attempt {
+    for a in attempts {
         sqlx::query(
             "INSERT INTO delivery_attempts (message_uuid, attempt, at, outcome, error_code, detail) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -763,7 +778,8 @@ pub(super) async fn finish_alone(
         }
         JobNext::Park { until } => {
             sqlx::query(
-                "UPDATE delivery_jobs SET due_at = $2, lease_id = NULL, lease_expires_at = NULL
+                "UPDATE delivery_jobs SET due_at = $2, lease_id = NULL, lease_expires_at = NULL,
+                     in_doubt_since = NULL
                  WHERE message_uuid = $1",
             )
             .bind(uuid)
@@ -771,13 +787,18 @@ pub(super) async fn finish_alone(
             .execute(&mut *tx)
             .await?;
         }
-        JobNext::Retry { due_at } => {
+        JobNext::Retry {
+            due_at,
+            in_doubt_since,
+        } => {
             sqlx::query(
-                "UPDATE delivery_jobs SET due_at = $2, attempts = attempts + 1, lease_id = NULL, lease_expires_at = NULL
+                "UPDATE delivery_jobs SET due_at = $2, attempts = attempts + 1, lease_id = NULL, lease_expires_at = NULL,
+                     in_doubt_since = $3
                  WHERE message_uuid = $1",
             )
             .bind(uuid)
             .bind(at(due_at))
+            .bind(in_doubt_since.map(at))
             .execute(&mut *tx)
             .await?;
             // A retry due later is found by polling; only one due now is worth a wake-up.

@@ -81,7 +81,7 @@ async fn finish_alone(tx: &mut SqliteConnection, f: &Finish) -> StoreResult<bool
         &mut savepoint,
         &f.job,
         &f.update,
-        f.attempt.as_ref(),
+        &f.attempts,
         f.next,
         f.now,
     )

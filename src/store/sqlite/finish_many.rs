@@ -69,7 +69,7 @@ const FINISH_MANY: &str = concat!(
     // $6: the others go back to it, free, due again when their step said.
     "UPDATE delivery_jobs SET due_at = q.value ->> 'due',
          attempts = delivery_jobs.attempts + (q.value ->> 'attempts'),
-         lease_id = NULL, lease_expires_at = NULL
+         lease_id = NULL, lease_expires_at = NULL, in_doubt_since = q.value ->> 'doubt'
      FROM json_each($6) AS q
      WHERE delivery_jobs.message_uuid = q.value ->> 'uuid' AND delivery_jobs.lease_id = q.value ->> 'lease';"
 );
@@ -99,7 +99,7 @@ pub(super) async fn finish_many_in(
             "sender": u.sender,
             "at": at,
         }));
-        if let Some(a) = &f.attempt {
+        for a in &f.attempts {
             attempts.push(json!({
                 "uuid": uuid,
                 "lease": lease,
@@ -124,12 +124,16 @@ pub(super) async fn finish_many_in(
         }
         match f.next {
             JobNext::Done => done.push(json!({"uuid": uuid, "lease": lease})),
-            JobNext::Park { until } => {
-                again.push(json!({"uuid": uuid, "lease": lease, "due": ms(until), "attempts": 0}))
-            }
-            JobNext::Retry { due_at } => {
-                again.push(json!({"uuid": uuid, "lease": lease, "due": ms(due_at), "attempts": 1}))
-            }
+            JobNext::Park { until } => again.push(
+                json!({"uuid": uuid, "lease": lease, "due": ms(until), "attempts": 0, "doubt": null}),
+            ),
+            JobNext::Retry {
+                due_at,
+                in_doubt_since,
+            } => again.push(json!({
+                "uuid": uuid, "lease": lease, "due": ms(due_at), "attempts": 1,
+                "doubt": in_doubt_since.map(ms),
+            })),
         }
     }
     let text = |rows: Vec<Value>| Value::from(rows).to_string();

@@ -13,7 +13,7 @@ use crate::domain::directory::Department;
 use crate::domain::message::{Direction, Message, MessageError, MessageStatus, Protocol, Purpose};
 use crate::store::{
     AcceptOutcome, AttemptRecord, CallbackRecord, CallbackResult, ClaimedCallback, ClaimedJob,
-    IdempotencyClaim, IdempotencyRecord, JobNext, Lease, MessageStore, MessageUpdate, NewCallback,
+    Doubt, IdempotencyClaim, IdempotencyRecord, JobNext, Lease, MessageStore, MessageUpdate, NewCallback,
     NewJob, OutboxEntry, Reservation, SendReservation, StoreError, StoreResult, StoredResponse,
     ThreadCursor, ThreadOwner,
 };
@@ -148,7 +148,7 @@ pub(super) async fn finish_job_in(
     tx: &mut SqliteConnection,
     job: &ClaimedJob,
     update: &MessageUpdate,
-    attempt: Option<&AttemptRecord>,
+    attempts: &[AttemptRecord],
     next: JobNext,
     now: OffsetDateTime,
 ) -> StoreResult<bool> {
@@ -181,7 +181,7 @@ pub(super) async fn finish_job_in(
     .bind(ms(now))
     .execute(&mut *tx)
     .await?;
-    if let Some(a) = attempt {
+    for a in attempts {
         sqlx::query(
             "INSERT INTO delivery_attempts (message_uuid, attempt, at, outcome, error_code, detail) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -204,7 +204,8 @@ pub(super) async fn finish_job_in(
         }
         JobNext::Park { until } => {
             sqlx::query(
-                "UPDATE delivery_jobs SET due_at = $2, lease_id = NULL, lease_expires_at = NULL
+                "UPDATE delivery_jobs SET due_at = $2, lease_id = NULL, lease_expires_at = NULL,
+                     in_doubt_since = NULL
                  WHERE message_uuid = $1",
             )
             .bind(&uuid)
@@ -212,13 +213,18 @@ pub(super) async fn finish_job_in(
             .execute(&mut *tx)
             .await?;
         }
-        JobNext::Retry { due_at } => {
+        JobNext::Retry {
+            due_at,
+            in_doubt_since,
+        } => {
             sqlx::query(
-                "UPDATE delivery_jobs SET due_at = $2, attempts = attempts + 1, lease_id = NULL, lease_expires_at = NULL
+                "UPDATE delivery_jobs SET due_at = $2, attempts = attempts + 1, lease_id = NULL, lease_expires_at = NULL,
+                     in_doubt_since = $3
                  WHERE message_uuid = $1",
             )
             .bind(&uuid)
             .bind(ms(due_at))
+            .bind(in_doubt_since.map(ms))
             .execute(&mut *tx)
             .await?;
         }
@@ -334,14 +340,20 @@ impl MessageStore for SqliteStore {
         };
         // A leased job is also due again when its lease expires: leased rows leave the front of
         // the due order, so a claim does not step over every job in flight to find free ones.
+        // A job still leased when claimed was retaken from a claim that recorded no result:
+        // in doubt since that claim began (SET reads the row as it was before the update).
         let mut tx = self.write_statement().await?;
         let rows = sqlx::query(
-            "UPDATE delivery_jobs SET lease_id = $1, lease_expires_at = $2, due_at = $2
+            "UPDATE delivery_jobs SET lease_id = $1, lease_expires_at = $2, due_at = $2,
+                 retaken = (lease_id IS NOT NULL),
+                 in_doubt_since = CASE WHEN lease_id IS NOT NULL THEN COALESCE(in_doubt_since, claimed_at)
+                                       ELSE in_doubt_since END,
+                 claimed_at = $3
              WHERE message_uuid IN (
                  SELECT message_uuid FROM delivery_jobs
                  WHERE due_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at <= $3)
                  ORDER BY due_at, message_uuid LIMIT $4)
-             RETURNING message_uuid, attempts",
+             RETURNING message_uuid, attempts, retaken, in_doubt_since",
         )
         .bind(lease.id.to_string())
         .bind(ms(lease.expires_at))
@@ -352,10 +364,16 @@ impl MessageStore for SqliteStore {
         tx.commit().await?;
         rows.iter()
             .map(|r| {
+                let retaken: bool = r.get("retaken");
+                let since = r
+                    .get::<Option<i64>, _>("in_doubt_since")
+                    .map(from_ms)
+                    .transpose()?;
                 Ok(ClaimedJob {
                     message_uuid: parse_uuid(r.get("message_uuid"))?,
                     lease,
                     attempts: r.get::<i64, _>("attempts") as u32,
+                    doubt: (retaken || since.is_some()).then_some(Doubt { since, retaken }),
                 })
             })
             .collect()
@@ -365,7 +383,7 @@ impl MessageStore for SqliteStore {
         &self,
         job: &ClaimedJob,
         update: MessageUpdate,
-        attempt: Option<AttemptRecord>,
+        attempts: Vec<AttemptRecord>,
         next: JobNext,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
@@ -373,7 +391,7 @@ impl MessageStore for SqliteStore {
             .submit(crate::store::queued::Finish {
                 job: job.clone(),
                 update,
-                attempt,
+                attempts,
                 next,
                 now,
             })
@@ -562,6 +580,14 @@ impl MessageStore for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn outbox_sent(&self, message: Uuid) -> StoreResult<bool> {
+        let found = sqlx::query("SELECT 1 FROM outbox WHERE message_uuid = $1")
+            .bind(message.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(found.is_some())
     }
 
     async fn outbox(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
