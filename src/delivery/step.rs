@@ -214,8 +214,13 @@ impl Deliverer {
             // message was slow releases the rest of its messages in order, not after a lease).
             tracing::info!("lease too short to send safely; back to the queue");
             let until = self.clock.now();
-            self.finish(job, MessageUpdate::default(), history, JobNext::Park { until })
-                .await?;
+            self.finish(
+                job,
+                MessageUpdate::default(),
+                history,
+                JobNext::Park { until },
+            )
+            .await?;
             return Ok(None);
         }
         let provider = self.providers.for_protocol(message.protocol);
@@ -264,7 +269,8 @@ impl Deliverer {
                         .to_string()
                 });
                 history.push(attempt(attempt_no, "SUCCESS", None, detail));
-                let update = self.sent_update(&message, &outgoing, provider_message_id, receipt, mode);
+                let update =
+                    self.sent_update(&message, &outgoing, provider_message_id, receipt, mode);
                 self.finish(job, update, history, JobNext::Done).await?;
                 Ok(None)
             }
@@ -331,8 +337,13 @@ impl Deliverer {
                     "sender pace used up, waiting in the queue"
                 );
                 let until = self.clock.now() + wait;
-                self.finish(job, MessageUpdate::default(), history, JobNext::Park { until })
-                    .await?;
+                self.finish(
+                    job,
+                    MessageUpdate::default(),
+                    history,
+                    JobNext::Park { until },
+                )
+                .await?;
                 Ok(None)
             }
             SendOutcome::Permanent {
@@ -420,7 +431,10 @@ impl Deliverer {
                 doubtful,
                 "IN_DOUBT",
                 None,
-                Some("the step handing it over ended before recording what the provider answered".into()),
+                Some(
+                    "the step handing it over ended before recording what the provider answered"
+                        .into(),
+                ),
             );
             row.at = since;
             history.push(row);
@@ -439,7 +453,10 @@ impl Deliverer {
                     doubtful,
                     "RECONCILED_SENT",
                     None,
-                    Some(format!("{} has it as {provider_message_id}", provider.name())),
+                    Some(format!(
+                        "{} has it as {provider_message_id}",
+                        provider.name()
+                    )),
                 ));
                 let update =
                     self.sent_update(message, outgoing, provider_message_id, receipt, mode);
@@ -447,7 +464,10 @@ impl Deliverer {
                 Ok(Settled::Done)
             }
             Reconciled::NotFound => {
-                tracing::info!(provider = provider.name(), "in-doubt hand-over not found at the provider; sending");
+                tracing::info!(
+                    provider = provider.name(),
+                    "in-doubt hand-over not found at the provider; sending"
+                );
                 history.push(attempt(
                     doubtful,
                     "RECONCILED_NOT_FOUND",

@@ -77,6 +77,7 @@ macro_rules! every_test {
                 ok_to_email_is_set_per_dealer,
                 jobs_are_leased_to_one_claimer_and_retaken_after_expiry,
                 a_retried_job_waits_for_its_due_time,
+                a_retaken_or_timed_out_job_is_claimed_in_doubt,
                 callbacks_of_one_message_are_claimed_in_order,
                 a_leased_callback_is_claimed_again_only_once_its_lease_expires,
                 receipts_never_move_a_final_status_back,

@@ -656,6 +656,93 @@ pub async fn jobs_are_leased_to_one_claimer_and_retaken_after_expiry(store: &dyn
     assert_eq!(store.queue_depth().await.unwrap(), 2);
 }
 
+/// SPEC 6: a job retaken after a lease that recorded no result is in doubt since that claim
+/// began; a step that records an in-doubt attempt keeps the doubt for the next claim; any
+/// other recorded result clears it.
+pub async fn a_retaken_or_timed_out_job_is_claimed_in_doubt(store: &dyn Store) {
+    use herald::store::{Doubt, JobNext, MessageUpdate, NewJob};
+    let dealer = dealer(store).await;
+    let department = department(store, &dealer).await;
+    // The stores keep times to the millisecond.
+    let t0 = now();
+    let t0 = t0.replace_millisecond(t0.millisecond()).unwrap();
+    let m = message(&dealer, &department, t0);
+    let job = NewJob {
+        due_at: t0,
+        lease: None,
+    };
+    store
+        .accept_message(&m, Some(job), None, None)
+        .await
+        .unwrap();
+    let lease = StdDuration::from_secs(60);
+    let first = store.claim_jobs(t0, lease, 1).await.unwrap().remove(0);
+    assert_eq!(first.doubt, None, "a first claim is not in doubt");
+
+    // The claimer died mid-step: the next claim knows, and since when.
+    let t1 = t0 + Duration::seconds(61);
+    let retaken = store.claim_jobs(t1, lease, 1).await.unwrap().remove(0);
+    assert_eq!(
+        retaken.doubt,
+        Some(Doubt {
+            since: Some(t0),
+            retaken: true
+        })
+    );
+
+    // Its step could not ask the provider: retried, still in doubt since the first claim.
+    let t2 = t1 + Duration::seconds(1);
+    let next = JobNext::Retry {
+        due_at: t2,
+        in_doubt_since: Some(t0),
+    };
+    assert!(
+        store
+            .finish_job(&retaken, MessageUpdate::default(), vec![], next, t1)
+            .await
+            .unwrap()
+    );
+    let asked_again = store.claim_jobs(t2, lease, 1).await.unwrap().remove(0);
+    assert_eq!(
+        asked_again.doubt,
+        Some(Doubt {
+            since: Some(t0),
+            retaken: false
+        })
+    );
+    assert_eq!(asked_again.attempts, 1);
+
+    // Settled (not found, then a transient failure): the doubt is gone.
+    let next = JobNext::Retry {
+        due_at: t2,
+        in_doubt_since: None,
+    };
+    assert!(
+        store
+            .finish_job(&asked_again, MessageUpdate::default(), vec![], next, t2)
+            .await
+            .unwrap()
+    );
+    let clear = store.claim_jobs(t2, lease, 1).await.unwrap().remove(0);
+    assert_eq!(clear.doubt, None);
+    // Released unsent (a lane short of lease): not in doubt either, and due at once.
+    assert!(
+        store
+            .finish_job(
+                &clear,
+                MessageUpdate::default(),
+                vec![],
+                JobNext::Park { until: t2 },
+                t2
+            )
+            .await
+            .unwrap()
+    );
+    let released = store.claim_jobs(t2, lease, 1).await.unwrap().remove(0);
+    assert_eq!(released.doubt, None);
+    assert_eq!(released.attempts, 2);
+}
+
 pub async fn a_retried_job_waits_for_its_due_time(store: &dyn Store) {
     use herald::store::{JobNext, MessageUpdate, NewJob};
     let dealer = dealer(store).await;
