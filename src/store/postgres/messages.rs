@@ -14,9 +14,9 @@ use crate::domain::directory::Department;
 use crate::domain::message::{Direction, Message, MessageError, MessageStatus, Protocol, Purpose};
 use crate::store::{
     AcceptOutcome, AttemptRecord, CallbackRecord, CallbackResult, ClaimedCallback, ClaimedJob,
-    Doubt, IdempotencyClaim, IdempotencyRecord, JobNext, Lease, MessageStore, MessageUpdate, NewCallback,
-    NewJob, OutboxEntry, Reservation, SendReservation, StoreResult, StoredResponse, ThreadCursor,
-    ThreadOwner,
+    Doubt, IdempotencyClaim, IdempotencyRecord, JobNext, Lease, MessageStore, MessageUpdate,
+    NewCallback, NewJob, OutboxEntry, Reservation, SendReservation, StoreResult, StoredResponse,
+    ThreadCursor, ThreadOwner,
 };
 
 /// How long an idempotency key holds (SPEC 4.1).
@@ -290,7 +290,10 @@ impl MessageStore for PgStore {
         // another has just locked, and a row whose lease another claimer committed meanwhile
         // is re-checked against its new lease and dropped. The candidates are picked in a
         // materialized CTE so the LIMIT applies once, however the UPDATE is planned.
-        let mut tx = self.soft_tx().await?;
+        // A durable commit, unlike the other leases: a claim the database lost in a crash
+        // would hide that its hand-over may have happened, and the job would be sent again
+        // as if new instead of being reconciled (SPEC 6).
+        let mut tx = self.pool.begin().await?;
         let mut rows = sqlx::query(
             "WITH due AS MATERIALIZED (
                  SELECT message_uuid, due_at FROM delivery_jobs

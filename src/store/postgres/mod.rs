@@ -90,8 +90,8 @@ impl PgStore {
 }
 
 /// A transaction whose commit does not wait for its WAL record to reach the disk
-/// (`synchronous_commit = off`), for writes a database crash may lose without harm: leases (a
-/// lost one is taken again, as if it had expired), rate-window reservations (re-made by the
+/// (`synchronous_commit = off`), for writes a database crash may lose without harm: callback
+/// leases (a lost one is taken again, as if it had expired), rate-window reservations (re-made by the
 /// retried step) and a callback's delivered mark (the callback is sent again, with the same
 /// `webhook-id`). Every later ordinary commit flushes them too. Accepting a message and
 /// recording what a provider was handed never use it.
