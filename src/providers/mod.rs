@@ -4,6 +4,7 @@
 pub mod outbox;
 pub mod pace;
 pub mod postmark;
+mod postmark_reconcile;
 pub mod smtp;
 pub mod twilio;
 pub mod twilio_signature;

@@ -1,13 +1,17 @@
 //! EMAIL through Postmark's `/email` JSON API. Delivery reports come back later through
 //! `/webhooks/postmark`, matched by the `MessageID` kept here or the `messageUUID` sent in
-//! `Metadata`.
+//! `Metadata`, which is also what an in-doubt hand-over is looked up by
+//! ([`super::postmark_reconcile`]).
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::{Effect, Outgoing, Provider, Reconciled, SendOutcome, transport_failure};
+use super::{
+    Effect, Outgoing, Provider, Reconciled, SendOutcome, describe, postmark_reconcile,
+    transport_failure,
+};
 use crate::domain::codes;
 
 /// Postmark's ErrorCode for a bad or missing server token.
@@ -73,11 +77,9 @@ impl Provider for PostmarkProvider {
         "postmark"
     }
 
-    async fn reconcile(&self, _m: &Outgoing, _since: time::OffsetDateTime) -> Reconciled {
-        // STUB: the read call of the protocol is not written yet.
-        Reconciled::Unknown {
-            detail: "reconciliation is not implemented yet".into(),
-        }
+    #[tracing::instrument(skip_all, fields(provider = "postmark", message = %m.message_uuid))]
+    async fn reconcile(&self, m: &Outgoing, since: time::OffsetDateTime) -> Reconciled {
+        postmark_reconcile::reconcile(&self.http, &self.config, m, since).await
     }
 
     #[tracing::instrument(skip_all, fields(provider = "postmark", message = %m.message_uuid))]
@@ -114,7 +116,16 @@ impl Provider for PostmarkProvider {
             Err(e) => return transport_failure("Postmark", &e),
         };
         let status = response.status();
-        let body: EmailResponse = response.json().await.unwrap_or_default();
+        let body: EmailResponse = match response.json().await {
+            Ok(body) => body,
+            // Taken, but without the MessageID the webhooks and the search report it by.
+            Err(e) if status.is_success() => {
+                return SendOutcome::InDoubt {
+                    detail: format!("Postmark answered {status}: {}", describe(&e)),
+                };
+            }
+            Err(_) => EmailResponse::default(),
+        };
         classify(status, body, m)
     }
 }
