@@ -3,8 +3,10 @@
 //! Herald speaks the SMTP transaction itself (MAIL FROM, RCPT TO, DATA) instead of through
 //! lettre's transport, to know which command a server refused: a `5xx` to `RCPT TO` means the
 //! address (`INVALID_EMAIL_ADDRESS`), a `5xx` anywhere else is the server's verdict on the
-//! sender or the message (`INTERNAL_SERVER_ERROR`). Any `4xx`, timeout or network error is
-//! transient. A CC or BCC address refused with `5xx` is skipped; the primary recipient decides.
+//! sender or the message (`INTERNAL_SERVER_ERROR`). Any `4xx` is transient, and so is a
+//! timeout or network error before the message itself was written. Once it was, a lost or
+//! unreadable final reply leaves the message in doubt: the server may have queued it. A CC or
+//! BCC address refused with `5xx` is skipped; the primary recipient decides.
 //! SMTP has no delivery receipts: a message the server accepted is reported `DELIVERED`.
 
 use std::fmt;
@@ -149,13 +151,17 @@ pub struct SmtpProvider {
     idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
 }
 
-/// The SMTP command a server answered.
+/// The step of the SMTP exchange a server answered (or failed to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Connect,
     MailFrom,
     RcptTo,
+    /// The `DATA` command, before any of the message was written.
     Data,
+    /// The message itself and the server's final reply to it: from here on, a failure may
+    /// come after the server took the message.
+    Message,
 }
 
 impl fmt::Display for Stage {
@@ -165,6 +171,7 @@ impl fmt::Display for Stage {
             Stage::MailFrom => "MAIL FROM",
             Stage::RcptTo => "RCPT TO",
             Stage::Data => "DATA",
+            Stage::Message => "message",
         })
     }
 }
@@ -233,13 +240,15 @@ impl SmtpProvider {
         }
     }
 
-    /// One SMTP transaction on `conn`.
+    /// One SMTP transaction on `conn`; `stage` follows it, so a caller that gives up on it
+    /// midway knows how far it got.
     async fn transact(
         &self,
         conn: &mut AsyncSmtpConnection,
         primary: &Address,
         envelope: &Envelope,
         email: &[u8],
+        stage: &mut Stage,
     ) -> Result<(), (Stage, SmtpError)> {
         let mut params = Vec::new();
         let non_ascii = envelope
@@ -250,9 +259,11 @@ impl SmtpProvider {
         if non_ascii && conn.server_info().supports_feature(Extension::SmtpUtfEight) {
             params.push(MailParameter::SmtpUtfEight);
         }
+        *stage = Stage::MailFrom;
         conn.command(Mail::new(envelope.from().cloned(), params))
             .await
             .map_err(|e| (Stage::MailFrom, e))?;
+        *stage = Stage::RcptTo;
         for recipient in envelope.to() {
             match conn.command(Rcpt::new(recipient.clone(), vec![])).await {
                 Ok(_) => {}
@@ -262,8 +273,10 @@ impl SmtpProvider {
                 Err(e) => return Err((Stage::RcptTo, e)),
             }
         }
+        *stage = Stage::Data;
         conn.command(Data).await.map_err(|e| (Stage::Data, e))?;
-        conn.message(email).await.map_err(|e| (Stage::Data, e))?;
+        *stage = Stage::Message;
+        conn.message(email).await.map_err(|e| (Stage::Message, e))?;
         Ok(())
     }
 }
@@ -292,10 +305,17 @@ impl Provider for SmtpProvider {
                 };
             }
         };
+        let mut stage = Stage::Connect;
         let exchange = async {
             let mut conn = self.connection().await.map_err(|e| (Stage::Connect, e))?;
             let result = self
-                .transact(&mut conn, &primary, email.envelope(), &email.formatted())
+                .transact(
+                    &mut conn,
+                    &primary,
+                    email.envelope(),
+                    &email.formatted(),
+                    &mut stage,
+                )
                 .await;
             match &result {
                 Ok(()) => self.release(conn),
@@ -312,8 +332,12 @@ impl Provider for SmtpProvider {
             },
             Ok(Err((stage, e))) => classify(stage, &e),
             // The message may have been taken before the server went quiet.
-            Err(_) => SendOutcome::InDoubt {
-                detail: "the SMTP server did not answer in time".into(),
+            Err(_) if stage == Stage::Message => SendOutcome::InDoubt {
+                detail: "SMTP message: the server did not answer in time".into(),
+            },
+            // Nothing of the message was written yet: the server cannot have it.
+            Err(_) => SendOutcome::Transient {
+                detail: format!("SMTP {stage}: the server did not answer in time"),
             },
         }
     }
@@ -365,6 +389,11 @@ fn build(m: &Outgoing, message_id: &str) -> Result<(Message, Address), String> {
 
 fn classify(stage: Stage, e: &SmtpError) -> SendOutcome {
     let detail = format!("SMTP {stage}: {e}");
+    // No reply code after the message was written (the connection dropped, the reply was
+    // garbled): the server may have queued it before it failed.
+    if stage == Stage::Message && e.status().is_none() {
+        return SendOutcome::InDoubt { detail };
+    }
     if !e.is_permanent() {
         if stage == Stage::Connect {
             tracing::warn!(error = %e, "cannot reach or log in to the SMTP server");
@@ -377,7 +406,7 @@ fn classify(stage: Stage, e: &SmtpError) -> SendOutcome {
             tracing::error!(error = %e, "the SMTP server refused Herald's login or greeting: check [email.smtp] url");
             codes::INTERNAL_SERVER_ERROR
         }
-        Stage::MailFrom | Stage::Data => codes::INTERNAL_SERVER_ERROR,
+        Stage::MailFrom | Stage::Data | Stage::Message => codes::INTERNAL_SERVER_ERROR,
     };
     SendOutcome::Permanent {
         code,

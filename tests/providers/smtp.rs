@@ -1,11 +1,11 @@
 //! The SMTP client against a real SMTP server on loopback: the envelope and message, AUTH,
-//! the connection pool, and every class of refusal.
+//! the connection pool, every class of refusal, and which failures leave a message in doubt.
 
 use std::time::Duration;
 
 use herald::domain::codes;
 use herald::providers::smtp::{SmtpConfig, SmtpProvider};
-use herald::providers::{Provider, Receipt, SendOutcome};
+use herald::providers::{Provider, Receipt, Reconciled, SendOutcome};
 
 use crate::email;
 use crate::fake_smtp::{Command, FakeSmtp, Scripted};
@@ -216,7 +216,7 @@ async fn a_4xx_anywhere_is_transient() {
 }
 
 #[tokio::test]
-async fn a_server_that_stalls_is_a_transient_timeout() {
+async fn a_server_that_stalls_before_the_message_is_a_transient_timeout() {
     let smtp = FakeSmtp::start().await;
     smtp.script(Command::Data, Scripted::Stall);
 
@@ -228,6 +228,104 @@ async fn a_server_that_stalls_is_a_transient_timeout() {
         matches!(&outcome, SendOutcome::Transient { detail } if detail.contains("in time")),
         "{outcome:?}"
     );
+    assert!(smtp.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_that_stalls_after_the_message_leaves_it_in_doubt() {
+    let smtp = FakeSmtp::start().await;
+    smtp.script(Command::Message, Scripted::Stall);
+
+    let outcome = provider_with_timeout(&smtp.url(None), Duration::from_millis(300))
+        .send(&email(&[], &[]))
+        .await;
+
+    assert!(
+        matches!(&outcome, SendOutcome::InDoubt { detail } if detail.contains("in time")),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        smtp.received().len(),
+        1,
+        "the server read the whole message"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_dropped_after_the_message_leaves_it_in_doubt() {
+    let smtp = FakeSmtp::start().await;
+    smtp.script(Command::Message, Scripted::Drop);
+
+    let outcome = provider(&smtp.url(None)).send(&email(&[], &[])).await;
+
+    assert!(
+        matches!(&outcome, SendOutcome::InDoubt { detail } if detail.starts_with("SMTP message")),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        smtp.received().len(),
+        1,
+        "the server read the whole message"
+    );
+}
+
+#[tokio::test]
+async fn a_message_in_doubt_is_sent_again_with_the_same_message_id() {
+    let mut smtp = FakeSmtp::start().await;
+    smtp.script(Command::Message, Scripted::Drop);
+    let provider = provider(&smtp.url(None));
+    let message = email(&[], &[]);
+    let first = provider.send(&message).await;
+    assert!(matches!(first, SendOutcome::InDoubt { .. }), "{first:?}");
+
+    let reconciled = provider
+        .reconcile(&message, time::OffsetDateTime::now_utc())
+        .await;
+    let again = provider.send(&message).await;
+
+    assert_eq!(reconciled, Reconciled::Unaskable, "SMTP cannot be asked");
+    let id = format!("<{}@herald>", message.message_uuid);
+    assert_eq!(
+        again,
+        SendOutcome::Accepted {
+            provider_message_id: id.clone(),
+            receipt: Some(Receipt::Delivered),
+        }
+    );
+    assert_eq!(
+        smtp.next_mail().await.header("Message-ID"),
+        Some(id.clone())
+    );
+    assert_eq!(
+        smtp.message_ids(),
+        [Some(id.clone()), Some(id)],
+        "receivers can drop the copy by its Message-ID"
+    );
+}
+
+#[tokio::test]
+async fn failures_before_the_message_are_never_in_doubt() {
+    for (command, reply) in [
+        (Command::Mail, Scripted::Drop),
+        (Command::Rcpt, Scripted::Drop),
+        (Command::Rcpt, Scripted::Reply(451, "4.3.0 Try again later")),
+        (Command::Rcpt, Scripted::Reply(550, "5.1.1 No such user")),
+        (Command::Data, Scripted::Drop),
+    ] {
+        let smtp = FakeSmtp::start().await;
+        smtp.script(command, reply.clone());
+
+        let outcome = provider(&smtp.url(None)).send(&email(&[], &[])).await;
+
+        assert!(
+            matches!(
+                outcome,
+                SendOutcome::Transient { .. } | SendOutcome::Permanent { .. }
+            ),
+            "{command:?} {reply:?}: {outcome:?}"
+        );
+        assert!(smtp.received().is_empty(), "{command:?} {reply:?}");
+    }
 }
 
 #[tokio::test]

@@ -1,7 +1,9 @@
 //! A real SMTP server on loopback, for tests: EHLO/HELO, optional AUTH PLAIN and LOGIN, MAIL
 //! FROM, RCPT TO, DATA (with dot-unstuffing), NOOP, RSET, QUIT. Any command's reply can be
-//! scripted (a code and text, once), or made to stall; every mail accepted is handed to the
-//! test through a channel, and every command line is logged.
+//! scripted (a code and text, once), made to stall, or made to drop the connection unanswered;
+//! every mail accepted is handed to the test through a channel, every message read in full is
+//! kept whatever became of it (a server that dies after reading one may have queued it), and
+//! every command line is logged.
 
 #![allow(dead_code)]
 
@@ -34,6 +36,9 @@ pub enum Scripted {
     Reply(u16, &'static str),
     /// Never answers (for client timeouts): waits a minute, then closes.
     Stall,
+    /// Closes the connection without answering (for `Command::Message`: the message was read
+    /// in full, its `250` never sent).
+    Drop,
 }
 
 /// One mail as the server accepted it.
@@ -88,6 +93,7 @@ struct Shared {
     config: Arc<Mutex<Config>>,
     tx: mpsc::UnboundedSender<Mail>,
     log: Arc<Mutex<Vec<String>>>,
+    received: Arc<Mutex<Vec<Mail>>>,
     connections: Arc<AtomicUsize>,
 }
 
@@ -109,6 +115,7 @@ impl FakeSmtp {
             })),
             tx,
             log: Arc::default(),
+            received: Arc::default(),
             connections: Arc::default(),
         };
         let accepting = shared.clone();
@@ -161,6 +168,20 @@ impl FakeSmtp {
         self.shared.log.lock().unwrap().clone()
     }
 
+    /// Every message read in full so far, in order, whether it was then accepted, refused,
+    /// or left unanswered.
+    pub fn received(&self) -> Vec<Mail> {
+        self.shared.received.lock().unwrap().clone()
+    }
+
+    /// The `Message-ID` header of each message read in full so far, in order.
+    pub fn message_ids(&self) -> Vec<Option<String>> {
+        self.received()
+            .iter()
+            .map(|m| m.header("Message-ID"))
+            .collect()
+    }
+
     /// TCP connections accepted so far.
     pub fn connections(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
@@ -206,6 +227,7 @@ async fn session(stream: TcpStream, shared: Shared) {
                     tokio::time::sleep(Duration::from_secs(60)).await;
                     return;
                 }
+                Some(Scripted::Drop) => return,
                 None => false,
             }
         };
@@ -347,6 +369,7 @@ async fn session(stream: TcpStream, shared: Shared) {
                 data,
                 auth: auth.clone(),
             };
+            shared.received.lock().unwrap().push(mail.clone());
             if scripted_reply!(Command::Message) {
                 continue;
             }
