@@ -13,9 +13,9 @@ use crate::domain::directory::Department;
 use crate::domain::message::{Direction, Message, MessageError, MessageStatus, Protocol, Purpose};
 use crate::store::{
     AcceptOutcome, AttemptRecord, CallbackRecord, CallbackResult, ClaimedCallback, ClaimedJob,
-    Doubt, IdempotencyClaim, IdempotencyRecord, JobNext, Lease, MessageStore, MessageUpdate, NewCallback,
-    NewJob, OutboxEntry, Reservation, SendReservation, StoreError, StoreResult, StoredResponse,
-    ThreadCursor, ThreadOwner,
+    Doubt, IdempotencyClaim, IdempotencyRecord, JobNext, Lease, MessageStore, MessageUpdate,
+    NewCallback, NewJob, OutboxEntry, Reservation, SendReservation, StoreError, StoreResult,
+    StoredResponse, ThreadCursor, ThreadOwner,
 };
 
 /// How long an idempotency key holds (SPEC 4.1).
