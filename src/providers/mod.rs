@@ -7,6 +7,7 @@ pub mod postmark;
 mod postmark_reconcile;
 pub mod smtp;
 pub mod twilio;
+mod twilio_reconcile;
 pub mod twilio_signature;
 
 use std::sync::Arc;

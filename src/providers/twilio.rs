@@ -1,5 +1,6 @@
 //! TEXT through Twilio's REST API: one form-encoded create-message call per message, with a
-//! `StatusCallback` that brings the carrier's receipt back to `/webhooks/twilio/status`.
+//! `StatusCallback` that brings the carrier's receipt back to `/webhooks/twilio/status`; an
+//! in-doubt hand-over is looked up in the Messages list (`twilio_reconcile`).
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
@@ -45,9 +46,20 @@ struct MessageResource {
 
 /// Twilio's error body: `{code, message, more_info, status}`.
 #[derive(Deserialize, Default)]
-struct ErrorBody {
-    code: Option<u32>,
-    message: Option<String>,
+pub(super) struct ErrorBody {
+    pub(super) code: Option<u32>,
+    pub(super) message: Option<String>,
+}
+
+impl TwilioConfig {
+    /// The Messages resource of the account: create with `POST`, list with `GET`.
+    pub(super) fn messages_url(&self) -> String {
+        format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            self.base_url.trim_end_matches('/'),
+            self.account_sid
+        )
+    }
 }
 
 impl TwilioProvider {
@@ -63,14 +75,6 @@ impl TwilioProvider {
     pub fn with_pace(mut self, pace: Option<Pace>) -> Self {
         self.pace = pace;
         self
-    }
-
-    fn messages_url(&self) -> String {
-        format!(
-            "{}/2010-04-01/Accounts/{}/Messages.json",
-            self.config.base_url.trim_end_matches('/'),
-            self.config.account_sid
-        )
     }
 
     fn form<'a>(&'a self, m: &'a Outgoing) -> Vec<(&'static str, &'a str)> {
@@ -94,11 +98,9 @@ impl Provider for TwilioProvider {
         "twilio"
     }
 
-    async fn reconcile(&self, _m: &Outgoing, _since: time::OffsetDateTime) -> Reconciled {
-        // STUB: the read call of the protocol is not written yet.
-        Reconciled::Unknown {
-            detail: "reconciliation is not implemented yet".into(),
-        }
+    #[tracing::instrument(skip_all, fields(provider = "twilio", message = %m.message_uuid))]
+    async fn reconcile(&self, m: &Outgoing, since: time::OffsetDateTime) -> Reconciled {
+        super::twilio_reconcile::reconcile(&self.http, &self.config, m, since).await
     }
 
     #[tracing::instrument(skip_all, fields(provider = "twilio", message = %m.message_uuid))]
@@ -115,7 +117,7 @@ impl Provider for TwilioProvider {
         }
         let response = self
             .http
-            .post(self.messages_url())
+            .post(self.config.messages_url())
             .basic_auth(
                 &self.config.account_sid,
                 Some(self.config.auth_token.expose_secret()),

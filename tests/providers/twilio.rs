@@ -1,5 +1,9 @@
-//! The Twilio client: the create-message call's shape, every error class, timeouts, the
-//! per-sender pace, and the webhook signature.
+//! The Twilio client: the create-message call's shape, every error class, timeouts and
+//! broken connections (in doubt), the per-sender pace, the webhook signature, and the
+//! Messages list that settles an in-doubt hand-over.
+
+#[path = "twilio_reconcile.rs"]
+mod reconcile;
 
 use std::time::Duration;
 
@@ -188,7 +192,7 @@ async fn network_errors_are_transient() {
 }
 
 #[tokio::test]
-async fn a_slow_twilio_is_a_transient_timeout() {
+async fn a_slow_twilio_is_a_timeout_in_doubt() {
     let twilio = FakeTwilio::start().await;
     twilio.script([Reply::Slow(Duration::from_secs(5))]);
     let provider = TwilioProvider::new(http(Duration::from_millis(200)), config(&twilio.base_url));
@@ -196,7 +200,7 @@ async fn a_slow_twilio_is_a_transient_timeout() {
     let outcome = provider.send(&text(&[])).await;
 
     assert!(
-        matches!(&outcome, SendOutcome::Transient { detail } if detail.contains("timed out")),
+        matches!(&outcome, SendOutcome::InDoubt { detail } if detail.contains("timed out")),
         "{outcome:?}"
     );
 }

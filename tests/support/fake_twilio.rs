@@ -1,18 +1,22 @@
 //! A fake Twilio for tests: the create-message call of the REST API (Basic auth, form body,
 //! `201` with the Message resource, Twilio's JSON error bodies) on loopback, each request handed
-//! to the test through a channel; and Twilio's side of the webhooks, signed the way Twilio signs
-//! them (computed here with the test's own HMAC, not Herald's).
+//! to the test through a channel; the Messages list, over every message it created; and
+//! Twilio's side of the webhooks, signed the way Twilio signs them (computed here with the
+//! test's own HMAC, not Herald's).
 
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
+#[path = "fake_twilio_messages.rs"]
+mod messages;
+
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -21,7 +25,10 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
 use sha1::Sha1;
+use time::OffsetDateTime;
 use tokio::sync::mpsc;
+
+pub use messages::Created;
 
 pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
 pub const AUTH_TOKEN: &str = "fake-twilio-auth-token";
@@ -37,8 +44,14 @@ pub enum Reply {
         code: u32,
         message: &'static str,
     },
-    /// Waits this long before answering `Created` (for client timeouts).
+    /// Creates the message, then waits this long before answering (for client timeouts).
     Slow(Duration),
+    /// Creates the message and never answers: the connection is held until the client gives
+    /// up (a hand-over in doubt).
+    Hang,
+    /// Creates the message, then breaks the connection before any answer (a hand-over in
+    /// doubt).
+    Disconnect,
 }
 
 impl Reply {
@@ -88,12 +101,18 @@ struct Shared {
     script: Arc<Mutex<VecDeque<Reply>>>,
     tx: mpsc::UnboundedSender<Request>,
     next_sid: Arc<AtomicU32>,
+    /// Every message created, oldest first.
+    messages: Arc<Mutex<Vec<Created>>>,
+    /// The list call answers this HTTP status (an error) while set.
+    list_failure: Arc<Mutex<Option<u16>>>,
+    /// The query string of each list call, in turn.
+    list_queries: Arc<Mutex<Vec<String>>>,
 }
 
 pub struct FakeTwilio {
     /// What Herald's `[text.twilio] base_url` is set to.
     pub base_url: String,
-    script: Arc<Mutex<VecDeque<Reply>>>,
+    shared: Shared,
     rx: mpsc::UnboundedReceiver<Request>,
     client: reqwest::Client,
 }
@@ -101,32 +120,85 @@ pub struct FakeTwilio {
 impl FakeTwilio {
     pub async fn start() -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        let script = Arc::new(Mutex::new(VecDeque::new()));
         let shared = Shared {
-            script: script.clone(),
+            script: Arc::default(),
             tx,
             next_sid: Arc::new(AtomicU32::new(1)),
+            messages: Arc::default(),
+            list_failure: Arc::default(),
+            list_queries: Arc::default(),
         };
         let app = Router::new()
             .route(
                 "/2010-04-01/Accounts/{sid}/Messages.json",
-                post(create_message),
+                post(create_message).get(list_messages),
             )
-            .with_state(shared);
+            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self {
             base_url,
-            script,
+            shared,
             rx,
             client: reqwest::Client::new(),
         }
     }
 
+    /// Every message created so far, oldest first.
+    pub fn created(&self) -> Vec<Created> {
+        self.shared.messages.lock().unwrap().clone()
+    }
+
+    /// How many messages were created per `(To, Body)`: above 1 is a text handed over twice.
+    pub fn created_count_by_body(&self) -> HashMap<(String, String), usize> {
+        let mut counts = HashMap::new();
+        for m in self.shared.messages.lock().unwrap().iter() {
+            *counts.entry((m.to.clone(), m.body.clone())).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Moves a created message to `status` (`delivered`, `undelivered`, ...), as the carrier
+    /// would.
+    pub fn set_status(&self, sid: &str, status: &str) {
+        self.with_message(sid, |m| m.set_status(status));
+    }
+
+    /// Gives a created message Twilio's error code and message (with `undelivered`/`failed`).
+    pub fn set_error(&self, sid: &str, code: u32, message: &str) {
+        self.with_message(sid, |m| {
+            m.error_code = Some(code);
+            m.error_message = Some(message.into());
+        });
+    }
+
+    fn with_message(&self, sid: &str, change: impl FnOnce(&mut Created)) {
+        let mut messages = self.shared.messages.lock().unwrap();
+        let m = messages
+            .iter_mut()
+            .find(|m| m.sid == sid)
+            .unwrap_or_else(|| panic!("the fake created no message {sid}"));
+        change(m);
+    }
+
+    /// While `Some(status)`, the list call answers that HTTP error (Twilio's error body).
+    pub fn fail_list(&self, status: Option<u16>) {
+        *self.shared.list_failure.lock().unwrap() = status;
+    }
+
+    /// The query parameters of each list call (one per page asked for), in turn.
+    pub fn list_calls(&self) -> Vec<Vec<(String, String)>> {
+        let queries = self.shared.list_queries.lock().unwrap();
+        queries
+            .iter()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .collect()
+    }
+
     /// The next calls are answered with `replies` in turn, then `Created` again.
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
-        self.script.lock().unwrap().extend(replies);
+        self.shared.script.lock().unwrap().extend(replies);
     }
 
     /// The next create-message call; fails the test if none comes within 10 s.
@@ -194,6 +266,18 @@ fn error(status: u16, code: u32, message: &str) -> Response {
     (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
 }
 
+fn authorized(account_sid: &str, headers: &HeaderMap) -> bool {
+    let expected = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{ACCOUNT_SID}:{AUTH_TOKEN}"))
+    );
+    account_sid == ACCOUNT_SID
+        && headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == expected)
+}
+
 async fn create_message(
     State(shared): State<Shared>,
     Path(account_sid): Path<String>,
@@ -207,15 +291,7 @@ async fn create_message(
         params,
         sid: None,
     };
-    let expected = format!(
-        "Basic {}",
-        STANDARD.encode(format!("{ACCOUNT_SID}:{AUTH_TOKEN}"))
-    );
-    let authorized = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == expected);
-    if !authorized || account_sid != ACCOUNT_SID {
+    if !authorized(&account_sid, &headers) {
         let _ = shared.tx.send(request);
         return error(401, 20003, "Authenticate");
     }
@@ -225,41 +301,73 @@ async fn create_message(
         .unwrap()
         .pop_front()
         .unwrap_or(Reply::Created);
-    let response = match reply {
-        Reply::Error {
-            status,
-            code,
-            message,
-        } => error(status, code, message),
-        Reply::Slow(delay) => {
-            tokio::time::sleep(delay).await;
-            created(&shared, &mut request)
-        }
-        Reply::Created => created(&shared, &mut request),
-    };
+    if let Reply::Error {
+        status,
+        code,
+        message,
+    } = reply
+    {
+        let _ = shared.tx.send(request);
+        return error(status, code, message);
+    }
+    let resource = create(&shared, &mut request);
     let _ = shared.tx.send(request);
-    response
+    match reply {
+        Reply::Slow(delay) => tokio::time::sleep(delay).await,
+        Reply::Hang => return std::future::pending().await,
+        // The head is never flushed: hyper drops a connection whose body fails before it
+        // has written anything, so the client sees the connection close with no answer.
+        Reply::Disconnect => {
+            let broken = futures_util::stream::once(async {
+                Err::<Bytes, _>(std::io::Error::other("connection dropped by the fake"))
+            });
+            return (StatusCode::CREATED, Body::from_stream(broken)).into_response();
+        }
+        Reply::Created | Reply::Error { .. } => {}
+    }
+    (StatusCode::CREATED, axum::Json(resource)).into_response()
 }
 
-fn created(shared: &Shared, request: &mut Request) -> Response {
+/// Keeps the message the call creates and answers its resource.
+fn create(shared: &Shared, request: &mut Request) -> serde_json::Value {
     let n = shared.next_sid.fetch_add(1, Ordering::SeqCst);
     let sid = format!("SM{n:032x}");
     request.sid = Some(sid.clone());
-    let body = json!({
-        "account_sid": ACCOUNT_SID,
-        "api_version": "2010-04-01",
-        "body": request.param("Body"),
-        "direction": "outbound-api",
-        "error_code": null,
-        "error_message": null,
-        "from": request.param("From"),
-        "messaging_service_sid": request.param("MessagingServiceSid"),
-        "num_media": request.all("MediaUrl").len().to_string(),
-        "num_segments": "1",
-        "sid": sid,
-        "status": "queued",
-        "to": request.param("To"),
-        "uri": format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json"),
-    });
-    (StatusCode::CREATED, axum::Json(body)).into_response()
+    let now = OffsetDateTime::now_utc();
+    let message = Created {
+        sid,
+        to: request.param("To").unwrap_or_default().into(),
+        from: request.param("From").map(str::to_string),
+        messaging_service_sid: request.param("MessagingServiceSid").map(str::to_string),
+        body: request.param("Body").unwrap_or_default().into(),
+        num_media: request.all("MediaUrl").len(),
+        status: "queued".into(),
+        error_code: None,
+        error_message: None,
+        date_created: now,
+        date_updated: now,
+        date_sent: None,
+    };
+    let resource = message.resource();
+    shared.messages.lock().unwrap().push(message);
+    resource
+}
+
+async fn list_messages(
+    State(shared): State<Shared>,
+    Path(account_sid): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    shared.list_queries.lock().unwrap().push(query.clone());
+    if !authorized(&account_sid, &headers) {
+        return error(401, 20003, "Authenticate");
+    }
+    if let Some(status) = *shared.list_failure.lock().unwrap() {
+        return error(status, 20500, "Internal Server Error");
+    }
+    let messages = shared.messages.lock().unwrap();
+    let page = messages::page(&messages, &query);
+    axum::Json(page).into_response()
 }
