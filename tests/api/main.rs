@@ -21,6 +21,7 @@ mod customers;
 mod demo;
 mod docs;
 mod foundation_smoke;
+mod in_doubt;
 mod locks_and_associates;
 mod nodes;
 mod one_recipient;
