@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::fake_postmark::{self, FakePostmark, SERVER_TOKEN};
 use crate::fake_smtp::{Command, FakeSmtp, Scripted};
+use crate::fake_twilio::{ACCOUNT_SID, AUTH_TOKEN, FakeTwilio};
 use crate::helpers::{TestApp, eventually, spawn_app_with};
 use crate::receiver::Receiver;
 use crate::send_support::*;
@@ -159,4 +160,88 @@ async fn an_smtp_message_whose_250_was_lost_is_sent_again_with_its_message_id_as
     let outcomes: Vec<&str> = history.iter().map(|(o, _)| o.as_str()).collect();
     assert_eq!(outcomes, ["IN_DOUBT", "SUCCESS"]);
     assert!(history[1].1.contains("possible duplicate"), "{history:?}");
+}
+
+async fn spawn_twilio_app(twilio: &FakeTwilio) -> TestApp {
+    let base_url = twilio.base_url.clone();
+    spawn_app_with(move |s| {
+        quick_doubt(s);
+        s.text.provider = herald::config::TextProviderKind::Twilio;
+        s.text.twilio.account_sid = Some(ACCOUNT_SID.into());
+        s.text.twilio.auth_token = Some(SecretString::from(AUTH_TOKEN));
+        s.text.twilio.base_url = base_url;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_twilio_send_that_never_answered_is_found_in_the_messages_list_and_not_sent_again() {
+    let twilio = FakeTwilio::start().await;
+    twilio.script([crate::fake_twilio::Reply::Hang]);
+    let app = spawn_twilio_app(&twilio).await;
+    let shop = shop(&app).await;
+    let mut receiver = Receiver::start(&[]).await;
+
+    let message = accepted_uuid(send(&app, &shop, example_one(&receiver.url)).await).await;
+
+    assert_eq!(settled_status(&app, &shop, &message).await, "SENT");
+    let created = twilio.created();
+    assert_eq!(created.len(), 1, "handed to Twilio once");
+    let status = message_status(&app, &shop, &message).await;
+    let history: Vec<&str> = status["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["IN_DOUBT", "RECONCILED_SENT"]);
+    // The list was asked for this recipient and sender.
+    let asked = twilio.list_calls();
+    assert!(
+        asked[0].contains(&("To".into(), "+11234567890".into()))
+            && asked[0].contains(&("From".into(), "+14155550100".into())),
+        "{asked:?}"
+    );
+    let sent = receiver.next().await;
+    assert_eq!(sent.body["messageStatus"], "SENT");
+    // Twilio's status webhook finds the message by the sid reconciliation recorded.
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("herald_reconciliations_total")
+                && l.contains("provider=\"twilio\"")
+                && l.contains("outcome=\"sent\"")),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_reconciled_text_takes_the_delivery_status_twilio_already_has() {
+    let twilio = FakeTwilio::start().await;
+    twilio.script([crate::fake_twilio::Reply::Disconnect]);
+    twilio.fail_list(Some(503));
+    let app = spawn_twilio_app(&twilio).await;
+    let shop = shop(&app).await;
+    let receiver = Receiver::start(&[]).await;
+
+    let message = accepted_uuid(send(&app, &shop, example_one(&receiver.url)).await).await;
+    eventually("a failed list call", || async {
+        (!twilio.list_calls().is_empty()).then_some(())
+    })
+    .await;
+    let sid = twilio.created()[0].sid.clone();
+    twilio.set_status(&sid, "delivered");
+    twilio.fail_list(None);
+
+    assert_eq!(settled_status(&app, &shop, &message).await, "DELIVERED");
+    assert_eq!(twilio.created().len(), 1, "handed to Twilio once");
 }

@@ -80,3 +80,32 @@ async fn after_twilio_reports_the_number_unsubscribed_the_next_text_is_not_sent(
         "a text went to a number Twilio reported unsubscribed"
     );
 }
+
+#[tokio::test]
+async fn after_a_slow_answer_the_lanes_next_texts_go_at_once_not_after_the_lease() {
+    let twilio = FakeTwilio::start().await;
+    twilio.script([Reply::Slow(Duration::from_millis(1500))]);
+    let app = spawn_twilio_app(&twilio).await;
+    let shop = shop(&app).await;
+
+    let uuids = queue_then_release(&app, &shop, &["first", "second", "third"]).await;
+    // While Twilio holds its answer to the first text, more than half the lease goes by: the
+    // lane's next texts can no longer be sent safely under that claim.
+    eventually("Twilio to have the first text", || async {
+        (!twilio.created().is_empty()).then_some(())
+    })
+    .await;
+    app.clock.advance(Duration::from_secs(61));
+
+    // They go back to the queue at once and out in order — not a lease later (the clock is
+    // not moved again, so a job left to expire would never be retaken here).
+    for uuid in &uuids {
+        let sent = final_message(&app, &shop, uuid).await;
+        assert_eq!(sent["messageStatus"], "SENT", "{sent}");
+    }
+    let bodies: Vec<String> = twilio.created().into_iter().map(|m| m.body).collect();
+    assert_eq!(bodies.len(), 3, "each text once: {bodies:?}");
+    for (body, expected) in bodies.iter().zip(["first", "second", "third"]) {
+        assert!(body.starts_with(expected), "{bodies:?}");
+    }
+}
