@@ -123,6 +123,9 @@ pub trait Lifecycle: Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// Succeeds when the database takes a write now (one probe row, rewritten the way every
+    /// write is); fails while writes fail, e.g. on a full disk. What `/readyz` asks.
+    async fn check_writable(&self) -> StoreResult<()>;
     /// Wakes this process's workers when another process queues work, until `shutdown`.
     /// Backends shared by several processes override it; workers also poll, so a backend
     /// without a wake-up channel only adds latency, never loses work.

@@ -4,6 +4,7 @@
 mod cache;
 #[path = "../support/postgres.rs"]
 mod postgres_support;
+mod recovery;
 mod suite;
 mod wakeups;
 

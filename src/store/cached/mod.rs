@@ -114,6 +114,10 @@ impl Lifecycle for CachedStore {
         self.inner.ping().await
     }
 
+    async fn check_writable(&self) -> StoreResult<()> {
+        self.inner.check_writable().await
+    }
+
     async fn relay_wakeups(&self, wakeups: Wakeups, shutdown: CancellationToken) {
         let apply = async {
             tokio::select! {

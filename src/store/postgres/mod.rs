@@ -116,6 +116,19 @@ impl Lifecycle for PgStore {
         Ok(())
     }
 
+    async fn check_writable(&self) -> StoreResult<()> {
+        // A committed write, not a read: a server that answers but cannot write (a full
+        // disk, a standby after a failover) is not ready. An upsert always writes a row
+        // version, even where an earlier probe left the same value.
+        sqlx::query(
+            "INSERT INTO herald_health (id, probed_at) VALUES (1, now()) \
+             ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn relay_wakeups(&self, wakeups: Wakeups, shutdown: CancellationToken) {
         wakeups::relay(self.options.clone(), wakeups, shutdown).await;
     }

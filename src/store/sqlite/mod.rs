@@ -23,14 +23,18 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, SqlitePool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Lifecycle, StoreError, StoreResult};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long after a storage fault the store is still reported not writable (see
+/// `check_writable`).
+const FAULT_HOLD: Duration = Duration::from_secs(5);
 
 pub struct SqliteStore {
     /// The one connection that writes; used directly only by the migrator.
@@ -56,8 +60,36 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        let gate = writer::CommitGate::open();
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .after_connect({
+                let gate = gate.clone();
+                move |conn, _| {
+                    let gate = gate.clone();
+                    Box::pin(async move {
+                        let mut handle = conn.lock_handle().await?;
+                        handle.set_commit_hook(move || gate.allows_commit());
+                        Ok(())
+                    })
+                }
+            })
+            .after_release({
+                let gate = gate.clone();
+                move |conn, _| {
+                    let gate = gate.clone();
+                    Box::pin(async move {
+                        gate.release();
+                        // A transaction dropped on its way here queued its rollback; the ping
+                        // answers after it. Should sqlx still count the connection as inside
+                        // a transaction (SQLite had already rolled it back by itself, as on a
+                        // full disk, so the rollback failed), every later BEGIN would fail:
+                        // close it, and the next write opens a fresh one.
+                        conn.ping().await?;
+                        Ok(!conn.is_in_transaction())
+                    })
+                }
+            })
             .connect_with(options.clone())
             .await?;
         // An in-memory database exists once per connection: readers must share the writer's.
@@ -69,7 +101,7 @@ impl SqliteStore {
                 .connect_with(options.read_only(true))
                 .await?
         };
-        let writes = writer::Writer::start(writer.clone());
+        let writes = writer::Writer::start(writer.clone(), gate);
         let accepts = group_commit::start(writes.clone());
         let finishes = finish_commit::start(writes.clone());
         let callback_results = callback_commit::start(writes.clone());
@@ -106,6 +138,32 @@ impl Lifecycle for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
+    }
+
+    /// The probe row is rewritten through the writer, in the group of whatever else is being
+    /// written. One small row may still fit in the WAL while larger writes fail for want of
+    /// space: so the store is not ready while the writer has seen a storage fault in the last
+    /// [`FAULT_HOLD`], even if the probe committed. The hold runs out by itself rather than
+    /// waiting for a large write to succeed, because a node reported not ready gets no
+    /// traffic to prove itself with; while the disk is still full the probe's own failure
+    /// renews it.
+    async fn check_writable(&self) -> StoreResult<()> {
+        let mut tx = self.write_statement().await?;
+        sqlx::query(
+            "INSERT INTO herald_health (id, probed_at) VALUES (1, ?) \
+             ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+        )
+        .bind(ms(OffsetDateTime::now_utc()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        match self.writes.fault_within(FAULT_HOLD) {
+            Some(fault) => Err(StoreError::Unavailable(format!(
+                "a write failed less than {} s ago: {fault}",
+                FAULT_HOLD.as_secs()
+            ))),
+            None => Ok(()),
+        }
     }
 }
 

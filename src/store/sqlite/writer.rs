@@ -19,9 +19,19 @@
 //! write that returns without committing (e.g. "the lease is no longer held") may have decided
 //! on earlier writes of the same group, and is not told if that group's commit later fails
 //! (which means the disk failed).
+//!
+//! Storage faults (a full disk, an I/O error) end the group: its transaction is rolled back,
+//! and the connection goes back to the pool only outside any transaction (see
+//! `SqliteStore::connect`: a connection sqlx still counts as inside one is closed and
+//! replaced), so the next write starts afresh once the disk takes writes again. While a group
+//! is open, only the writer's own `COMMIT` may commit ([`CommitGate`]): should SQLite have
+//! rolled the group back by itself, a later savepoint cannot quietly start and commit a
+//! transaction of its own, and nothing of a failed group is kept.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
@@ -31,6 +41,50 @@ use crate::store::{StoreError, StoreResult};
 const SAVEPOINT: &str = "SAVEPOINT herald_write";
 const RELEASE: &str = "RELEASE herald_write";
 const ROLLBACK: &str = "ROLLBACK TO herald_write";
+
+/// Whether the write connection may commit now. SQLite asks it on every commit (a commit
+/// hook, installed on each new write connection); a refused commit is rolled back instead.
+#[derive(Clone)]
+pub(super) struct CommitGate(Arc<AtomicBool>);
+
+impl CommitGate {
+    /// Open: the migrator and anything else outside a group commit as usual.
+    pub(super) fn open() -> Self {
+        Self(Arc::new(AtomicBool::new(true)))
+    }
+
+    pub(super) fn allows_commit(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Lets commits through again: the writer commits its group, or the connection went back
+    /// to the pool.
+    pub(super) fn release(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    fn hold(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// The last storage fault the writer saw, for readiness (see `SqliteStore::check_writable`).
+#[derive(Default)]
+struct LastFault(std::sync::Mutex<Option<(Instant, String)>>);
+
+impl LastFault {
+    fn note(&self, what: &str) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), what.into()));
+    }
+
+    fn within(&self, window: Duration) -> Option<String> {
+        let last = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match &*last {
+            Some((at, what)) if at.elapsed() < window => Some(what.clone()),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Clone)]
 pub(super) struct Writer {
@@ -42,6 +96,8 @@ struct Shared {
     state: Arc<Mutex<State>>,
     /// Wakes the committer; also on drop, so it stops.
     pending: Arc<Notify>,
+    gate: CommitGate,
+    fault: Arc<LastFault>,
 }
 
 impl Drop for Shared {
@@ -50,7 +106,6 @@ impl Drop for Shared {
     }
 }
 
-#[derive(Default)]
 struct State {
     tx: Option<Transaction<'static, Sqlite>>,
     /// Writes released into the open transaction, waiting for it to be durable.
@@ -61,6 +116,8 @@ struct State {
     /// so that if SQLite rolled the whole transaction back (it does on a full disk or an I/O
     /// error) the commit fails and the group's writes are told, instead of being lost.
     commit_first: bool,
+    gate: CommitGate,
+    fault: Arc<LastFault>,
 }
 
 impl State {
@@ -87,10 +144,18 @@ impl State {
         .await;
         if let Err(e) = undone {
             tracing::error!(error = %e, "undoing a failed write failed; rolling back its group");
-            self.tx = None; // dropping it rolls back
-            for w in self.waiting.drain(..) {
-                let _ = w.send(Err(format!("rolled back: {e}")));
-            }
+            self.abandon(&format!("rolled back: {e}"));
+        }
+    }
+
+    /// Ends the open transaction without keeping it and tells its writes `why`. Dropping the
+    /// transaction rolls it back (and where SQLite already has, the connection is replaced
+    /// on its way back to the pool).
+    fn abandon(&mut self, why: &str) {
+        self.fault.note(why);
+        self.tx = None;
+        for w in self.waiting.drain(..) {
+            let _ = w.send(Err(why.to_string()));
         }
     }
 
@@ -98,9 +163,11 @@ impl State {
     async fn commit(&mut self) {
         let Some(tx) = self.tx.take() else { return };
         let waiting = std::mem::take(&mut self.waiting);
+        self.gate.release();
         let result = tx.commit().await.map_err(|e| format!("commit failed: {e}"));
         if let Err(e) = &result {
             tracing::error!(error = %e, writes = waiting.len(), "group commit failed");
+            self.fault.note(e);
         }
         metrics::counter!("herald_sqlite_commits_total").increment(1);
         for w in waiting {
@@ -110,14 +177,28 @@ impl State {
 }
 
 impl Writer {
-    /// Starts the committer on `pool` (a pool of one connection).
-    pub(super) fn start(pool: SqlitePool) -> Self {
-        let state = Arc::new(Mutex::new(State::default()));
+    /// Starts the committer on `pool` (a pool of one connection, whose commit hook asks
+    /// `gate`).
+    pub(super) fn start(pool: SqlitePool, gate: CommitGate) -> Self {
+        let fault = Arc::new(LastFault::default());
+        let state = Arc::new(Mutex::new(State {
+            tx: None,
+            waiting: Vec::new(),
+            undo_last: false,
+            commit_first: false,
+            gate: gate.clone(),
+            fault: fault.clone(),
+        }));
         let pending = Arc::new(Notify::new());
         super::runtime::spawn(commit_groups(Arc::downgrade(&state), pending.clone()));
         Self {
             pool,
-            shared: Arc::new(Shared { state, pending }),
+            shared: Arc::new(Shared {
+                state,
+                pending,
+                gate,
+                fault,
+            }),
         }
     }
 
@@ -132,11 +213,26 @@ impl Writer {
         self.open(false).await
     }
 
+    /// The last storage fault the writer saw (a write it could not start, undo or commit),
+    /// if it came less than `window` ago.
+    pub(super) fn fault_within(&self, window: Duration) -> Option<String> {
+        self.shared.fault.within(window)
+    }
+
     async fn open(&self, savepoint: bool) -> StoreResult<WriteTx> {
         let mut guard = self.shared.state.clone().lock_owned().await;
         guard.settle().await;
         if guard.tx.is_none() {
-            guard.tx = Some(self.pool.begin_with("BEGIN IMMEDIATE").await?);
+            match self.pool.begin_with("BEGIN IMMEDIATE").await {
+                Ok(tx) => {
+                    guard.tx = Some(tx);
+                    self.shared.gate.hold();
+                }
+                Err(e) => {
+                    guard.fault.note(&format!("BEGIN failed: {e}"));
+                    return Err(e.into());
+                }
+            }
         }
         if !savepoint {
             return Ok(WriteTx {
@@ -234,5 +330,103 @@ async fn commit_groups(state: Weak<Mutex<State>>, pending: Arc<Notify>) {
         let mut guard = state.lock().await;
         guard.settle().await;
         guard.commit().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::SqliteStore;
+    use crate::store::Lifecycle;
+
+    async fn store() -> (SqliteStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("writer.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let mut tx = store.writes.begin_statement().await.unwrap();
+        sqlx::query("CREATE TABLE t (v INTEGER NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        (store, dir)
+    }
+
+    async fn values(store: &SqliteStore) -> Vec<i64> {
+        sqlx::query_scalar("SELECT v FROM t ORDER BY v")
+            .fetch_all(&store.reader)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_group_sqlite_rolled_back_by_itself_keeps_nothing_and_the_next_write_lands() {
+        use sqlx::Connection;
+        let (store, _dir) = store().await;
+
+        let mut tx = store.writes.begin().await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        // What SQLite does by itself on a full disk or an I/O error: the transaction is gone,
+        // and sqlx, which did not roll it back, still counts the connection as inside it.
+        sqlx::query("ROLLBACK").execute(&mut *tx).await.unwrap();
+        // A savepoint now starts a transaction of its own, which its release would commit.
+        let nested = async {
+            let mut savepoint = tx.begin().await?;
+            sqlx::query("INSERT INTO t VALUES (2)")
+                .execute(&mut *savepoint)
+                .await?;
+            savepoint.commit().await
+        }
+        .await;
+        assert!(
+            nested.is_err(),
+            "only the writer's own COMMIT commits while a group is open"
+        );
+        assert!(tx.commit().await.is_err(), "the group's write is told");
+
+        let mut tx = store.writes.begin_statement().await.expect("a fresh start");
+        sqlx::query("INSERT INTO t VALUES (3)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.expect("the next write lands");
+        assert_eq!(values(&store).await, vec![3]);
+        assert!(
+            store
+                .writes
+                .fault_within(std::time::Duration::from_secs(60))
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_leaves_the_connection_outside_any_transaction() {
+        let (store, _dir) = store().await;
+        let mut tx = store.writes.begin_statement().await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        // The group's COMMIT will find no transaction to commit, as after SQLite rolled back
+        // a commit that hit a full disk.
+        sqlx::query("ROLLBACK").execute(&mut *tx).await.unwrap();
+        assert!(
+            tx.commit().await.is_err(),
+            "the write is told its commit failed"
+        );
+
+        for v in [2, 3] {
+            let mut tx = store.writes.begin().await.expect("a fresh start");
+            sqlx::query("INSERT INTO t VALUES (?)")
+                .bind(v)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.expect("later writes land");
+        }
+        assert_eq!(values(&store).await, vec![2, 3]);
     }
 }
