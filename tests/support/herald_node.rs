@@ -1,0 +1,132 @@
+//! A `herald serve` child process for tests that need a real process to kill: started on port 0
+//! with short leases and callbacks allowed to loopback, its address read from its JSON
+//! "herald listening" log line (no polling, no sleeps), killed with SIGKILL.
+//! Include it with `#[path = "support/herald_node.rs"] mod herald_node;`.
+
+#![allow(dead_code)]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use reqwest::Client;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The admin token every node is started with.
+pub const ADMIN: &str = "node-admin";
+
+/// A running `herald serve` process.
+pub struct Node {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl Node {
+    /// Starts a node on `database_url` with `env` on top of the test defaults, and waits for
+    /// it to listen.
+    pub async fn start(database_url: &str, env: &[(&str, &str)]) -> Node {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+        command
+            .arg("serve")
+            .env_clear()
+            .env("HERALD_LISTEN", "127.0.0.1:0")
+            .env("HERALD_DATABASE_URL", database_url)
+            .env("HERALD_ADMIN_TOKEN", ADMIN)
+            .env("HERALD_LOG_FORMAT", "json")
+            .env("HERALD_CALLBACKS__ALLOW_PRIVATE_NETWORKS", "true")
+            .env(
+                "HERALD_CALLBACKS__RETRY_SCHEDULE_SECONDS",
+                "[0, 1, 1, 1, 1, 1, 1, 1]",
+            )
+            // A killed node holds its work for one lease: keep it short so the test does not
+            // wait long for another node to take over.
+            .env("HERALD_DELIVERY__LEASE_SECONDS", "4")
+            // A callback lease is twice the callback timeout at least: keep both short.
+            .env("HERALD_CALLBACKS__TIMEOUT_SECONDS", "2")
+            .env("RUST_LOG", "info,sqlx=warn");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("herald starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let address = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
+                if entry["fields"]["message"] == "herald listening" {
+                    return entry["fields"]["address"].as_str().unwrap().to_string();
+                }
+            }
+            panic!("herald exited before listening");
+        })
+        .await
+        .expect("herald listens within 30 s");
+        let url = format!("http://{address}");
+        // Keep draining its log so the pipe never fills.
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("\"WARN\"") || line.contains("\"ERROR\"") {
+                    eprintln!("node {address}: {line}");
+                }
+            }
+        });
+        Node { child, url }
+    }
+
+    /// Sends SIGKILL and returns at once (the process may still be exiting).
+    pub fn start_kill(&mut self) {
+        self.child.start_kill().expect("SIGKILL");
+    }
+
+    /// Sends SIGKILL and waits until the process is gone.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL");
+    }
+
+    /// An admin `POST` that must succeed; its JSON answer.
+    pub async fn admin(&self, client: &Client, path: &str, body: Value) -> Value {
+        let response = client
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
+    /// The sum of every sample of the Prometheus metric `name` this process exports (its
+    /// counters start at 0 with the process); `None` before it has one.
+    pub async fn metric(&self, client: &Client, name: &str) -> Option<f64> {
+        let text = client
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let samples: Vec<f64> = text
+            .lines()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(['{', ' ']))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        (!samples.is_empty()).then(|| samples.iter().sum())
+    }
+}
