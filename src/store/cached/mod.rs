@@ -430,7 +430,9 @@ impl MessageStore for CachedStore {
         next: JobNext,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        self.inner.finish_job(job, update, attempts, next, now).await
+        self.inner
+            .finish_job(job, update, attempts, next, now)
+            .await
     }
 
     async fn apply_receipt(
