@@ -33,6 +33,14 @@ impl Server {
             .env("HERALD_DATABASE_URL", database_url)
             .env("HERALD_ADMIN_TOKEN", ADMIN)
             .env("HERALD_LOG_FORMAT", "json")
+            // A delivery whose result could not be written during the fault is tried again
+            // after its retry delay, or once its lease runs out: keep both short, so the
+            // test sees it delivered within seconds.
+            .env(
+                "HERALD_DELIVERY__RETRY_SCHEDULE_SECONDS",
+                "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]",
+            )
+            .env("HERALD_DELIVERY__LEASE_SECONDS", "4")
             .env("RUST_LOG", "info,sqlx=warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
