@@ -44,6 +44,27 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+impl StoreError {
+    /// The database could not be reached at all (no connection, the connection broke, the
+    /// server shutting down): trying the same writes again one by one cannot help.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Database(
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            StoreError::Database(sqlx::Error::Database(db)) => db
+                .code()
+                .is_some_and(|state| state.starts_with("08") || state.starts_with("57")),
+            _ => false,
+        }
+    }
+}
+
 /// A customer lock held by one user until it expires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerLock {

@@ -11,7 +11,7 @@ use super::accept_many::{Accepted, accept_many_in};
 use super::messages::accept_alone;
 use crate::domain::message::Message;
 use crate::store::batcher::{Batcher, Waiting};
-use crate::store::{AcceptOutcome, NewJob, StoreResult, ThreadOwner};
+use crate::store::{AcceptOutcome, NewJob, StoreError, StoreResult, ThreadOwner};
 
 /// The most accepts one transaction carries.
 const MAX_BATCH: usize = 256;
@@ -41,6 +41,14 @@ async fn commit(pool: &PgPool, batch: Vec<Waiting<Accept, AcceptOutcome>>) {
         Ok(()) => {
             for a in batch {
                 a.answer(Ok(AcceptOutcome::Accepted));
+            }
+        }
+        // The server is out of reach: each message alone would wait for a connection in turn,
+        // and after a connection lost at COMMIT could even be refused as a duplicate of itself.
+        Err(e) if e.is_unreachable() => {
+            tracing::warn!(error = %e, messages = batch.len(), "batch insert failed: database unreachable");
+            for w in batch {
+                w.answer(Err(StoreError::Unavailable(e.to_string())));
             }
         }
         Err(e) => {
