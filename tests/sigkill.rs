@@ -1,0 +1,430 @@
+//! Never sent twice, never lost (SPEC 6): `herald serve` under load is killed with SIGKILL ten
+//! times, on SQLite and on PostgreSQL, sending through the Twilio fake and through the
+//! Postmark fake, each of which counts what it was handed. Every kill leaves hand-overs whose
+//! outcome Herald never recorded; the next node must ask the provider (Twilio's Messages list,
+//! Postmark's outbound search) instead of sending them again.
+//!
+//! Counted: messages accepted (`200` with a messageUUID), lost (accepted, never handed over),
+//! handed over more than once, and accepted messages never called back `SENT`. All but the
+//! first must be 0, and at least one hand-over must have been in doubt (else the run proved
+//! nothing).
+
+#[path = "support/fake_postmark.rs"]
+mod fake_postmark;
+#[path = "support/fake_twilio.rs"]
+mod fake_twilio;
+#[path = "support/herald_node.rs"]
+mod herald_node;
+#[path = "support/postgres.rs"]
+mod postgres_support;
+#[path = "api/receiver.rs"]
+mod receiver;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::Client;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use herald_node::Node;
+use receiver::Receiver;
+
+const KILLS: usize = 10;
+const CLIENTS: usize = 16;
+/// Enough recipients that no one number's list of recent texts gets long.
+const CUSTOMERS: usize = 100;
+const SENDER: &str = "+14155550100";
+/// A little latency at the provider, so kills land while hand-overs are in flight.
+const PROVIDER_LATENCY: Duration = Duration::from_millis(15);
+/// How long the last node gets to take over the killed nodes' work and finish it.
+const DRAIN: Duration = Duration::from_secs(120);
+
+#[derive(Clone, Copy, Debug)]
+enum Provider {
+    Twilio,
+    Postmark,
+}
+
+/// The provider's fake, and what it was handed per text token ("crash <n>").
+enum Fake {
+    Twilio(fake_twilio::FakeTwilio),
+    Postmark(fake_postmark::FakePostmark),
+}
+
+impl Fake {
+    async fn start(provider: Provider) -> Fake {
+        match provider {
+            Provider::Twilio => {
+                let twilio = fake_twilio::FakeTwilio::start().await;
+                twilio.script(
+                    std::iter::repeat(fake_twilio::Reply::Slow(PROVIDER_LATENCY)).take(200_000),
+                );
+                Fake::Twilio(twilio)
+            }
+            Provider::Postmark => {
+                let postmark = fake_postmark::FakePostmark::start().await;
+                postmark.script(
+                    std::iter::repeat(fake_postmark::Reply::Slow(PROVIDER_LATENCY)).take(200_000),
+                );
+                Fake::Postmark(postmark)
+            }
+        }
+    }
+
+    fn node_env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Fake::Twilio(t) => vec![
+                ("HERALD_TEXT__PROVIDER", "twilio".into()),
+                (
+                    "HERALD_TEXT__TWILIO__ACCOUNT_SID",
+                    fake_twilio::ACCOUNT_SID.into(),
+                ),
+                (
+                    "HERALD_TEXT__TWILIO__AUTH_TOKEN",
+                    fake_twilio::AUTH_TOKEN.into(),
+                ),
+                ("HERALD_TEXT__TWILIO__BASE_URL", t.base_url.clone()),
+            ],
+            Fake::Postmark(p) => vec![
+                ("HERALD_EMAIL__PROVIDER", "postmark".into()),
+                (
+                    "HERALD_EMAIL__POSTMARK__SERVER_TOKEN",
+                    fake_postmark::SERVER_TOKEN.into(),
+                ),
+                ("HERALD_EMAIL__POSTMARK__BASE_URL", p.base_url.clone()),
+            ],
+        }
+    }
+
+    /// How many times each message was handed over, by [`Fake::key`]: every message the
+    /// provider got, whether or not its client heard it was accepted.
+    fn handed_over(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        match self {
+            Fake::Twilio(t) => {
+                for m in t.created() {
+                    *counts.entry(text_number(&m.body).to_string()).or_default() += 1;
+                }
+            }
+            Fake::Postmark(p) => counts = p.taken_per_message_uuid(),
+        }
+        counts
+    }
+
+    /// How an accepted message is known at the provider: Twilio by its body's number (a text
+    /// carries nothing else of Herald's), Postmark by the `Metadata.messageUUID` it carries.
+    fn key(&self, n: usize, uuid: &str) -> String {
+        match self {
+            Fake::Twilio(_) => n.to_string(),
+            Fake::Postmark(_) => uuid.to_string(),
+        }
+    }
+
+    /// Reconciliation calls the provider answered (list pages, searches).
+    fn questions(&self) -> usize {
+        match self {
+            Fake::Twilio(t) => t.list_calls().len(),
+            Fake::Postmark(p) => p.searches().len(),
+        }
+    }
+}
+
+/// The `n` of a "crash n" body as the provider received it (a signature may follow).
+fn text_number(body: &str) -> usize {
+    body.strip_prefix("crash ")
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not one of the test's messages: {body:?}"))
+}
+
+struct Tenant {
+    department: String,
+    user: String,
+    customers: Vec<String>,
+    username: String,
+    password: String,
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap().to_string()
+}
+
+async fn tenant(client: &Client, node: &Node) -> Tenant {
+    let dealer = text(
+        &node
+            .admin(client, "/admin/v1/dealers", json!({"name": "Acme Motors"}))
+            .await["uuid"],
+    );
+    let department = text(
+        &node
+            .admin(
+                client,
+                &format!("/admin/v1/dealers/{dealer}/departments"),
+                json!({"name": "Service", "textSenderNumber": SENDER,
+                    "emailSender": "service@dealer.example.com",
+                    "rateLimits": {"automatedPerHour": 100000, "automatedPerDay": 100000}}),
+            )
+            .await["uuid"],
+    );
+    let user = text(
+        &node
+            .admin(
+                client,
+                &format!("/admin/v1/departments/{department}/users"),
+                json!({"firstName": "Sarah", "lastName": "Johnson"}),
+            )
+            .await["uuid"],
+    );
+    let people: Vec<Value> = (0..CUSTOMERS)
+        .map(|i| {
+            json!({"firstName": "Customer", "lastName": format!("{i}"),
+                "phoneNumbers": [{"phoneNumber": format!("41555{:05}", 10000 + i)}],
+                "emails": [{"emailAddress": format!("customer{i}@example.com")}]})
+        })
+        .collect();
+    let imported = node
+        .admin(
+            client,
+            &format!("/admin/v1/dealers/{dealer}/customers"),
+            json!({ "customers": people }),
+        )
+        .await;
+    let customers = imported["uuids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(text)
+        .collect();
+    let grants: Vec<Value> = ["message.create", "message.read"]
+        .iter()
+        .map(|s| json!({"scope": s, "level": "DealerDepartment", "uuid": department}))
+        .collect();
+    let credential = node
+        .admin(client, "/admin/v1/credentials", json!({ "grants": grants }))
+        .await;
+    Tenant {
+        department,
+        user,
+        customers,
+        username: text(&credential["username"]),
+        password: text(&credential["password"]),
+    }
+}
+
+/// One asynchronous send of text `n`: `Ok(Some(uuid))` accepted, `Ok(None)` answered otherwise,
+/// `Err` when the node could not be reached (killed).
+async fn send(
+    client: &Client,
+    url: &str,
+    t: &Tenant,
+    provider: Provider,
+    n: usize,
+    callback: &str,
+) -> Result<Option<String>, reqwest::Error> {
+    let protocol = match provider {
+        Provider::Twilio => "TEXT",
+        Provider::Postmark => "EMAIL",
+    };
+    let body = json!({
+        "messageAttributes": {"body": format!("crash {n}"), "isManual": false,
+            "protocol": protocol, "type": "OUTGOING"},
+        "messageSendingAttributes": {"callbackURL": callback, "addTCPAFooter": false}
+    });
+    let customer = &t.customers[n % t.customers.len()];
+    let response = client
+        .post(format!(
+            "{url}/communications/department/{}/user/{}/customer/{customer}/message",
+            t.department, t.user
+        ))
+        .basic_auth(&t.username, Some(&t.password))
+        .json(&body)
+        .send()
+        .await?;
+    if response.status() != 200 {
+        return Ok(None);
+    }
+    let answer: Value = response.json().await?;
+    Ok(answer["messageUUID"].as_str().map(str::to_string))
+}
+
+/// A fixed pseudo-random sequence of pauses between kills, 300–1,200 ms.
+fn kill_pauses() -> impl Iterator<Item = Duration> {
+    let mut x: u64 = 13;
+    std::iter::from_fn(move || {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        Some(Duration::from_millis(300 + (x >> 33) % 900))
+    })
+}
+
+async fn start_node(database_url: &str, fake: &Fake) -> Node {
+    let env = fake.node_env();
+    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // Reconciliations and retries come at once; the lease (4 s) bounds each takeover.
+    all.push((
+        "HERALD_DELIVERY__RETRY_SCHEDULE_SECONDS",
+        "[0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]",
+    ));
+    Node::start(database_url, &all).await
+}
+
+/// One suite at a time: each runs a node and its load, and the machine has two cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn crash_suite(database_url: &str, provider: Provider) {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let client = Client::new();
+    let fake = Fake::start(provider).await;
+    let mut receiver = Receiver::start(&[]).await;
+    let mut node = start_node(database_url, &fake).await;
+    let t = Arc::new(tenant(&client, &node).await);
+
+    // The load: CLIENTS tasks sending to whichever node is up, until the last kill.
+    let (url_tx, url_rx) = watch::channel(node.url.clone());
+    let stop = CancellationToken::new();
+    let next = Arc::new(AtomicUsize::new(0));
+    let accepted: Arc<Mutex<HashMap<usize, String>>> = Arc::default();
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        let (client, t, callback) = (client.clone(), t.clone(), receiver.url.clone());
+        let (mut url_rx, stop, next, accepted) =
+            (url_rx.clone(), stop.clone(), next.clone(), accepted.clone());
+        clients.push(tokio::spawn(async move {
+            while !stop.is_cancelled() {
+                let url = url_rx.borrow_and_update().clone();
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                match send(&client, &url, &t, provider, n, &callback).await {
+                    Ok(Some(uuid)) => {
+                        accepted.lock().unwrap().insert(n, uuid);
+                    }
+                    Ok(None) => {}
+                    // The node is down: wait for the next one.
+                    Err(_) => tokio::select! {
+                        _ = url_rx.changed() => {}
+                        _ = stop.cancelled() => {}
+                    },
+                }
+            }
+        }));
+    }
+    let mut reconciled_by_killed = 0.0;
+    for pause in kill_pauses().take(KILLS) {
+        tokio::time::sleep(pause).await; // the fault schedule, not a wait for the server
+        reconciled_by_killed += node
+            .metric(&client, "herald_reconciliations_total")
+            .await
+            .unwrap_or(0.0);
+        node.kill().await;
+        node = start_node(database_url, &fake).await;
+        url_tx.send(node.url.clone()).unwrap();
+    }
+    stop.cancel();
+    for c in clients {
+        c.await.unwrap();
+    }
+    let accepted = accepted.lock().unwrap().clone();
+    // Each accepted message: its key at the provider, and its messageUUID.
+    let expected: Vec<(String, String)> = accepted
+        .iter()
+        .map(|(n, uuid)| (fake.key(*n, uuid), uuid.clone()))
+        .collect();
+
+    // The last node takes over what the killed ones held (after their leases) and finishes.
+    let mut sent_callbacks: HashSet<String> = HashSet::new();
+    let deadline = tokio::time::Instant::now() + DRAIN;
+    loop {
+        while let Ok(callback) =
+            tokio::time::timeout(Duration::from_millis(100), receiver.next()).await
+        {
+            if callback.body["messageStatus"] == "SENT" {
+                sent_callbacks.insert(text(&callback.body["messageUUID"]));
+            }
+        }
+        let handed = fake.handed_over();
+        let all_sent = expected.iter().all(|(k, _)| handed.contains_key(k));
+        let all_called = expected.iter().all(|(_, u)| sent_callbacks.contains(u));
+        let idle = node
+            .metric(&client, "herald_delivery_queue_depth")
+            .await
+            .is_some_and(|depth| depth == 0.0);
+        if (all_sent && all_called && idle) || tokio::time::Instant::now() > deadline {
+            break;
+        }
+    }
+
+    let handed = fake.handed_over();
+    let lost: Vec<&String> = expected
+        .iter()
+        .filter(|(k, _)| !handed.contains_key(k))
+        .map(|(_, u)| u)
+        .collect();
+    let twice: Vec<(&String, &usize)> = handed.iter().filter(|(_, count)| **count > 1).collect();
+    let uncalled: Vec<&String> = expected
+        .iter()
+        .filter(|(_, u)| !sent_callbacks.contains(u))
+        .map(|(_, u)| u)
+        .collect();
+    let reconciled = reconciled_by_killed
+        + node
+            .metric(&client, "herald_reconciliations_total")
+            .await
+            .unwrap_or(0.0);
+    eprintln!(
+        "{provider:?}: {KILLS} SIGKILLs, accepted {}, handed over {} ({} texts), lost {}, \
+         handed over twice {}, not called back {}, reconciliations {reconciled} \
+         ({} provider questions)",
+        accepted.len(),
+        handed.values().sum::<usize>(),
+        handed.len(),
+        lost.len(),
+        twice.len(),
+        uncalled.len(),
+        fake.questions(),
+    );
+    assert!(accepted.len() > 100, "the load ran: {}", accepted.len());
+    assert!(lost.is_empty(), "accepted but never handed over: {lost:?}");
+    assert!(twice.is_empty(), "handed over more than once: {twice:?}");
+    assert!(uncalled.is_empty(), "never called back SENT: {uncalled:?}");
+    assert!(
+        fake.questions() > 0,
+        "no hand-over was in doubt over {KILLS} kills: the run proved nothing"
+    );
+    node.kill().await;
+}
+
+async fn on_sqlite(provider: Provider) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("herald.db").display());
+    crash_suite(&url, provider).await;
+}
+
+async fn on_postgres(provider: Provider) {
+    // Skips (saying so) without a PostgreSQL server, except in CI where that fails.
+    let Some((url, _drop_database)) = postgres_support::fresh_database_url().await else {
+        return;
+    };
+    crash_suite(&url, provider).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_twilio_ten_sigkills_nothing_lost_nothing_sent_twice() {
+    on_sqlite(Provider::Twilio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_postmark_ten_sigkills_nothing_lost_nothing_sent_twice() {
+    on_sqlite(Provider::Postmark).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_twilio_ten_sigkills_nothing_lost_nothing_sent_twice() {
+    on_postgres(Provider::Twilio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_postmark_ten_sigkills_nothing_lost_nothing_sent_twice() {
+    on_postgres(Provider::Postmark).await;
+}
