@@ -255,7 +255,9 @@ async fn send(
 fn kill_pauses() -> impl Iterator<Item = Duration> {
     let mut x: u64 = 13;
     std::iter::from_fn(move || {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         Some(Duration::from_millis(300 + (x >> 33) % 900))
     })
 }

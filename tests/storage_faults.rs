@@ -5,8 +5,8 @@
 //! `/readyz` says whether writes land, and once they can again, sends succeed and every
 //! accepted message is delivered, without a restart.
 
-#[path = "support/herald_serve.rs"]
-mod herald_serve;
+#[path = "support/herald_node.rs"]
+mod herald_node;
 #[path = "support/pg_cluster.rs"]
 mod pg_cluster;
 #[path = "support/tmpfs.rs"]
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use herald_serve::{ADMIN, Server};
+use herald_node::{ADMIN, Node};
 
 /// How long Herald may take to say ready again, and to deliver, once writes can land.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -275,6 +275,20 @@ async fn accepted(client: &Client, base: &str, t: &Tenant, count: usize) -> Vec<
     uuids
 }
 
+/// `herald serve` with the outbox providers. A delivery whose result could not be written
+/// during the fault is tried again after its retry delay, or once its lease runs out: both are
+/// short, so the test sees it delivered within seconds.
+async fn start(database_url: &str) -> Node {
+    Node::start(
+        database_url,
+        &[(
+            "HERALD_DELIVERY__RETRY_SCHEDULE_SECONDS",
+            "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]",
+        )],
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_on_a_full_disk_refuses_sends_then_recovers_once_space_returns() {
     let Some(disk) = tmpfs::Tmpfs::mount(8 * 1024) else {
@@ -282,7 +296,7 @@ async fn sqlite_on_a_full_disk_refuses_sends_then_recovers_once_space_returns() 
     };
     let started = Instant::now();
     let url = format!("sqlite://{}", disk.path().join("herald.db").display());
-    let server = Server::start(&url).await;
+    let server = start(&url).await;
     let client = Client::new();
     let t = tenant(&client, &server.url).await;
     let mut kept = accepted(&client, &server.url, &t, 5).await;
@@ -336,7 +350,7 @@ async fn postgres_stopped_and_started_refuses_sends_then_recovers_by_itself() {
         return;
     };
     let started = Instant::now();
-    let server = Server::start(&cluster.url()).await;
+    let server = start(&cluster.url()).await;
     let client = Client::new();
     let t = tenant(&client, &server.url).await;
     let mut kept = accepted(&client, &server.url, &t, 5).await;

@@ -15,6 +15,8 @@ use tokio::process::{Child, Command};
 
 /// The admin token every node is started with.
 pub const ADMIN: &str = "node-admin";
+/// How many of its warnings and errors a node prints to the test's output.
+const SHOWN_LOG_LINES: usize = 20;
 
 /// A running `herald serve` process.
 pub struct Node {
@@ -70,10 +72,15 @@ impl Node {
         .await
         .expect("herald listens within 30 s");
         let url = format!("http://{address}");
-        // Keep draining its log so the pipe never fills.
+        // Keep draining its log so the pipe never fills; show the first warnings and errors,
+        // not the thousands a full disk makes.
         tokio::spawn(async move {
+            let mut shown = 0;
             while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("\"WARN\"") || line.contains("\"ERROR\"") {
+                if shown < SHOWN_LOG_LINES
+                    && (line.contains("\"WARN\"") || line.contains("\"ERROR\""))
+                {
+                    shown += 1;
                     eprintln!("node {address}: {line}");
                 }
             }
