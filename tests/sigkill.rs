@@ -60,16 +60,18 @@ impl Fake {
         match provider {
             Provider::Twilio => {
                 let twilio = fake_twilio::FakeTwilio::start().await;
-                twilio.script(
-                    std::iter::repeat(fake_twilio::Reply::Slow(PROVIDER_LATENCY)).take(200_000),
-                );
+                twilio.script(std::iter::repeat_n(
+                    fake_twilio::Reply::Slow(PROVIDER_LATENCY),
+                    200_000,
+                ));
                 Fake::Twilio(twilio)
             }
             Provider::Postmark => {
                 let postmark = fake_postmark::FakePostmark::start().await;
-                postmark.script(
-                    std::iter::repeat(fake_postmark::Reply::Slow(PROVIDER_LATENCY)).take(200_000),
-                );
+                postmark.script(std::iter::repeat_n(
+                    fake_postmark::Reply::Slow(PROVIDER_LATENCY),
+                    200_000,
+                ));
                 Fake::Postmark(postmark)
             }
         }
