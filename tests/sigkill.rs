@@ -109,7 +109,8 @@ impl Fake {
         match self {
             Fake::Twilio(t) => {
                 for m in t.created() {
-                    *counts.entry(text_number(&m.body).to_string()).or_default() += 1;
+                    let key = format!("{} {}", m.to, text_number(&m.body));
+                    *counts.entry(key).or_default() += 1;
                 }
             }
             Fake::Postmark(p) => counts = p.taken_per_message_uuid(),
@@ -117,11 +118,12 @@ impl Fake {
         counts
     }
 
-    /// How an accepted message is known at the provider: Twilio by its body's number (a text
-    /// carries nothing else of Herald's), Postmark by the `Metadata.messageUUID` it carries.
+    /// How an accepted message is known at the provider: Twilio by its recipient and its
+    /// body's number (a text carries nothing else of Herald's), Postmark by the
+    /// `Metadata.messageUUID` it carries.
     fn key(&self, n: usize, uuid: &str) -> String {
         match self {
-            Fake::Twilio(_) => n.to_string(),
+            Fake::Twilio(_) => format!("+1{} {n}", phone(n % CUSTOMERS)),
             Fake::Postmark(_) => uuid.to_string(),
         }
     }
@@ -141,6 +143,11 @@ fn text_number(body: &str) -> usize {
         .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("not one of the test's messages: {body:?}"))
+}
+
+/// Customer `i`'s number (national form).
+fn phone(i: usize) -> String {
+    format!("41555{:05}", 10000 + i)
 }
 
 struct Tenant {
@@ -184,7 +191,7 @@ async fn tenant(client: &Client, node: &Node) -> Tenant {
     let people: Vec<Value> = (0..CUSTOMERS)
         .map(|i| {
             json!({"firstName": "Customer", "lastName": format!("{i}"),
-                "phoneNumbers": [{"phoneNumber": format!("41555{:05}", 10000 + i)}],
+                "phoneNumbers": [{"phoneNumber": phone(i)}],
                 "emails": [{"emailAddress": format!("customer{i}@example.com")}]})
         })
         .collect();
@@ -280,6 +287,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 async fn crash_suite(database_url: &str, provider: Provider) {
     let _alone = ONE_AT_A_TIME.lock().await;
+    let started = std::time::Instant::now();
     let client = Client::new();
     let fake = Fake::start(provider).await;
     let mut receiver = Receiver::start(&[]).await;
@@ -377,9 +385,10 @@ async fn crash_suite(database_url: &str, provider: Provider) {
             .await
             .unwrap_or(0.0);
     eprintln!(
-        "{provider:?}: {KILLS} SIGKILLs, accepted {}, handed over {} ({} texts), lost {}, \
+        "{} {provider:?}: {KILLS} SIGKILLs, accepted {}, handed over {} ({} texts), lost {}, \
          handed over twice {}, not called back {}, reconciliations {reconciled} \
-         ({} provider questions)",
+         ({} provider questions), {:.1} s",
+        database_url.split(':').next().unwrap_or_default(),
         accepted.len(),
         handed.values().sum::<usize>(),
         handed.len(),
@@ -387,6 +396,7 @@ async fn crash_suite(database_url: &str, provider: Provider) {
         twice.len(),
         uncalled.len(),
         fake.questions(),
+        started.elapsed().as_secs_f64(),
     );
     assert!(accepted.len() > 100, "the load ran: {}", accepted.len());
     assert!(lost.is_empty(), "accepted but never handed over: {lost:?}");
