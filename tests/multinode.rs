@@ -19,21 +19,12 @@ use reqwest::Client;
 use serde_json::{Value, json};
 
 use fake_twilio::{ACCOUNT_SID, AUTH_TOKEN, FakeTwilio};
-use herald_node::Node;
+use herald_node::{Node, SENDER, Tenant};
 use receiver::Receiver;
 
 /// Every node gives Twilio this base URL, so a receipt signed for one node's `StatusCallback`
 /// verifies on any other.
 const PUBLIC: &str = "http://herald.test";
-const SENDER: &str = "+14155550100";
-
-struct Tenant {
-    department: String,
-    user: String,
-    customer: String,
-    username: String,
-    password: String,
-}
 
 async fn start_node(database_url: &str, twilio: &FakeTwilio) -> Node {
     Node::start(
@@ -49,58 +40,15 @@ async fn start_node(database_url: &str, twilio: &FakeTwilio) -> Node {
     .await
 }
 
-fn uuid(v: &Value) -> String {
+fn text(v: &Value) -> String {
     v.as_str().unwrap().to_string()
 }
 
+/// John Doe, the one customer every text goes to.
 async fn tenant(client: &Client, node: &Node) -> Tenant {
-    let dealer = uuid(
-        &node
-            .admin(client, "/admin/v1/dealers", json!({"name": "Acme Motors"}))
-            .await["uuid"],
-    );
-    let department = uuid(
-        &node
-            .admin(
-                client,
-                &format!("/admin/v1/dealers/{dealer}/departments"),
-                json!({"name": "Service", "textSenderNumber": SENDER,
-                    "rateLimits": {"automatedPerHour": 1000, "automatedPerDay": 1000}}),
-            )
-            .await["uuid"],
-    );
-    let user = uuid(
-        &node
-            .admin(
-                client,
-                &format!("/admin/v1/departments/{department}/users"),
-                json!({"firstName": "Sarah", "lastName": "Johnson"}),
-            )
-            .await["uuid"],
-    );
-    let customer = uuid(
-        &node
-            .admin(
-                client,
-                &format!("/admin/v1/dealers/{dealer}/customers"),
-                json!({"customer": {"firstName": "John", "phoneNumbers": [{"phoneNumber": "1234567890"}]}}),
-            )
-            .await["uuids"][0],
-    );
-    let grants: Vec<Value> = ["message.create", "message.read"]
-        .iter()
-        .map(|s| json!({"scope": s, "level": "DealerDepartment", "uuid": department}))
-        .collect();
-    let credential = node
-        .admin(client, "/admin/v1/credentials", json!({"grants": grants}))
-        .await;
-    Tenant {
-        department,
-        user,
-        customer,
-        username: uuid(&credential["username"]),
-        password: uuid(&credential["password"]),
-    }
+    let john = json!({"firstName": "John", "lastName": "Doe",
+        "phoneNumbers": [{"phoneNumber": "1234567890"}]});
+    node.tenant(client, vec![john]).await
 }
 
 /// The `n` of a "Reminder n" text as Twilio received it.
@@ -126,7 +74,7 @@ async fn send(
     let response = client
         .post(format!(
             "{node_url}/communications/department/{}/user/{}/customer/{}/message",
-            t.department, t.user, t.customer
+            t.department, t.user, t.customers[0]
         ))
         .basic_auth(&t.username, Some(&t.password))
         .json(&body)
@@ -300,8 +248,8 @@ async fn three_nodes_one_killed_every_accepted_message_sent_once_and_called_back
                 );
             }
         };
-        let message = uuid(&cb.body["messageUUID"]);
-        let status = uuid(&cb.body["messageStatus"]);
+        let message = text(&cb.body["messageUUID"]);
+        let status = text(&cb.body["messageStatus"]);
         // A message the killed node accepted without its client hearing it is called back
         // too; only accepted ones are followed.
         let first_sent = status == "SENT" && !receipted.contains(&message);

@@ -30,14 +30,13 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use herald_node::Node;
+use herald_node::{Node, Tenant};
 use receiver::Receiver;
 
 const KILLS: usize = 10;
 const CLIENTS: usize = 16;
 /// Enough recipients that no one number's list of recent texts gets long.
 const CUSTOMERS: usize = 100;
-const SENDER: &str = "+14155550100";
 /// A little latency at the provider, so kills land while hand-overs are in flight.
 const PROVIDER_LATENCY: Duration = Duration::from_millis(15);
 /// How long the last node gets to take over the killed nodes' work and finish it.
@@ -150,44 +149,13 @@ fn phone(i: usize) -> String {
     format!("41555{:05}", 10000 + i)
 }
 
-struct Tenant {
-    department: String,
-    user: String,
-    customers: Vec<String>,
-    username: String,
-    password: String,
-}
-
 fn text(v: &Value) -> String {
     v.as_str().unwrap().to_string()
 }
 
+/// The department, its user, [`CUSTOMERS`] customers (customer `i` has number [`phone`]`(i)`)
+/// and a credential.
 async fn tenant(client: &Client, node: &Node) -> Tenant {
-    let dealer = text(
-        &node
-            .admin(client, "/admin/v1/dealers", json!({"name": "Acme Motors"}))
-            .await["uuid"],
-    );
-    let department = text(
-        &node
-            .admin(
-                client,
-                &format!("/admin/v1/dealers/{dealer}/departments"),
-                json!({"name": "Service", "textSenderNumber": SENDER,
-                    "emailSender": "service@dealer.example.com",
-                    "rateLimits": {"automatedPerHour": 100000, "automatedPerDay": 100000}}),
-            )
-            .await["uuid"],
-    );
-    let user = text(
-        &node
-            .admin(
-                client,
-                &format!("/admin/v1/departments/{department}/users"),
-                json!({"firstName": "Sarah", "lastName": "Johnson"}),
-            )
-            .await["uuid"],
-    );
     let people: Vec<Value> = (0..CUSTOMERS)
         .map(|i| {
             json!({"firstName": "Customer", "lastName": format!("{i}"),
@@ -195,33 +163,7 @@ async fn tenant(client: &Client, node: &Node) -> Tenant {
                 "emails": [{"emailAddress": format!("customer{i}@example.com")}]})
         })
         .collect();
-    let imported = node
-        .admin(
-            client,
-            &format!("/admin/v1/dealers/{dealer}/customers"),
-            json!({ "customers": people }),
-        )
-        .await;
-    let customers = imported["uuids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(text)
-        .collect();
-    let grants: Vec<Value> = ["message.create", "message.read"]
-        .iter()
-        .map(|s| json!({"scope": s, "level": "DealerDepartment", "uuid": department}))
-        .collect();
-    let credential = node
-        .admin(client, "/admin/v1/credentials", json!({ "grants": grants }))
-        .await;
-    Tenant {
-        department,
-        user,
-        customers,
-        username: text(&credential["username"]),
-        password: text(&credential["password"]),
-    }
+    node.tenant(client, people).await
 }
 
 /// One asynchronous send of text `n`: `Ok(Some(uuid))` accepted, `Ok(None)` answered otherwise,

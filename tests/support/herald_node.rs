@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use reqwest::Client;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -17,6 +17,23 @@ use tokio::process::{Child, Command};
 pub const ADMIN: &str = "node-admin";
 /// How many of its warnings and errors a node prints to the test's output.
 const SHOWN_LOG_LINES: usize = 20;
+
+/// The number every test department texts from.
+pub const SENDER: &str = "+14155550100";
+
+/// A directory to send from, made through a node's admin API.
+pub struct Tenant {
+    pub department: String,
+    pub user: String,
+    /// The imported customers, in the order given.
+    pub customers: Vec<String>,
+    pub username: String,
+    pub password: String,
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap().to_string()
+}
 
 /// A running `herald serve` process.
 pub struct Node {
@@ -113,6 +130,65 @@ impl Node {
             response.status()
         );
         response.json().await.unwrap()
+    }
+
+    /// A dealer; a department texting from [`SENDER`] and emailing from
+    /// `service@dealer.example.com`, with rate limits no test reaches; a user; `people`
+    /// imported from the DMS (so their numbers are opted in); and a credential that may create
+    /// and read messages.
+    pub async fn tenant(&self, client: &Client, people: Vec<Value>) -> Tenant {
+        let dealer = text(
+            &self
+                .admin(client, "/admin/v1/dealers", json!({"name": "Acme Motors"}))
+                .await["uuid"],
+        );
+        let department = text(
+            &self
+                .admin(
+                    client,
+                    &format!("/admin/v1/dealers/{dealer}/departments"),
+                    json!({"name": "Service", "textSenderNumber": SENDER,
+                        "emailSender": "service@dealer.example.com",
+                        "rateLimits": {"automatedPerHour": 100000, "automatedPerDay": 100000}}),
+                )
+                .await["uuid"],
+        );
+        let user = text(
+            &self
+                .admin(
+                    client,
+                    &format!("/admin/v1/departments/{department}/users"),
+                    json!({"firstName": "Sarah", "lastName": "Johnson"}),
+                )
+                .await["uuid"],
+        );
+        let imported = self
+            .admin(
+                client,
+                &format!("/admin/v1/dealers/{dealer}/customers"),
+                json!({ "customers": people }),
+            )
+            .await;
+        let customers = imported["uuids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(text)
+            .collect();
+        let grants: Vec<Value> = ["message.create", "message.read"]
+            .iter()
+            .map(|s| json!({"scope": s, "level": "DealerDepartment", "uuid": department}))
+            .collect();
+        let credential = self
+            .admin(client, "/admin/v1/credentials", json!({ "grants": grants }))
+            .await;
+        Tenant {
+            department,
+            user,
+            customers,
+            username: text(&credential["username"]),
+            password: text(&credential["password"]),
+        }
     }
 
     /// The sum of every sample of the Prometheus metric `name` this process exports (its
