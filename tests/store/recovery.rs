@@ -7,7 +7,7 @@ mod tmpfs;
 
 use std::time::{Duration, Instant};
 
-use herald::domain::directory::{Dealer, Department, DepartmentSettings, User};
+use herald::domain::directory::{Dealer, Department};
 use herald::domain::message::*;
 use herald::store::sqlite::SqliteStore;
 use herald::store::{Lifecycle, MessageStore, NewJob, Store};
@@ -20,58 +20,15 @@ const PATIENCE: Duration = Duration::from_secs(15);
 const LARGE_BODY: usize = 256 * 1024;
 
 async fn tenant(store: &dyn Store) -> (Dealer, Department) {
-    let dealer = Dealer {
-        uuid: Uuid::new_v4(),
-        name: "Acme Motors".into(),
-    };
-    store.insert_dealer(&dealer).await.unwrap();
-    let uuid = Uuid::new_v4();
-    let default_user = User::default_for(&dealer, uuid, "Service");
-    let department = Department {
-        uuid,
-        dealer_uuid: dealer.uuid,
-        name: "Service".into(),
-        settings: DepartmentSettings::default(),
-        default_user_uuid: default_user.uuid,
-    };
-    store
-        .insert_department(&department, &default_user)
-        .await
-        .unwrap();
+    let dealer = crate::suite::dealer(store).await;
+    let department = crate::suite::department(store, &dealer).await;
     (dealer, department)
 }
 
 fn message(dealer: &Dealer, department: &Department, body: String) -> Message {
-    let at = OffsetDateTime::now_utc();
     Message {
-        uuid: Uuid::now_v7(),
-        dealer_uuid: dealer.uuid,
-        department_uuid: department.uuid,
-        customer_uuid: None,
-        user_uuid: None,
-        credential: Some("integrator".into()),
-        direction: Direction::Outgoing,
-        protocol: Protocol::Text,
-        purpose: Purpose::Customer,
-        is_manual: true,
         body,
-        subject: None,
-        recipient: "+14155550199".into(),
-        cc: vec![],
-        bcc: vec![],
-        options: SendOptions::default(),
-        override_optout: false,
-        callback_url: None,
-        callback_metadata: Default::default(),
-        request_uuid: Uuid::new_v4(),
-        status: MessageStatus::Accepted,
-        error: None,
-        warnings: vec![],
-        provider_message_id: None,
-        composed_body: None,
-        sender: None,
-        created_at: at,
-        updated_at: at,
+        ..crate::suite::message(dealer, department, OffsetDateTime::now_utc())
     }
 }
 

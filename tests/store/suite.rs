@@ -43,7 +43,7 @@ fn email(s: &str) -> EmailAddress {
     EmailAddress::parse(s).unwrap()
 }
 
-async fn dealer(store: &dyn Store) -> Dealer {
+pub(crate) async fn dealer(store: &dyn Store) -> Dealer {
     let dealer = Dealer {
         uuid: Uuid::new_v4(),
         name: "Acme Motors".into(),
@@ -52,7 +52,7 @@ async fn dealer(store: &dyn Store) -> Dealer {
     dealer
 }
 
-async fn department(store: &dyn Store, dealer: &Dealer) -> Department {
+pub(crate) async fn department(store: &dyn Store, dealer: &Dealer) -> Department {
     let uuid = Uuid::new_v4();
     let default_user = User::default_for(dealer, uuid, "Service");
     let department = Department {
@@ -543,7 +543,7 @@ pub async fn ok_to_email_is_set_per_dealer(store: &dyn Store) {
     );
 }
 
-fn message(
+pub(crate) fn message(
     dealer: &Dealer,
     department: &Department,
     at: OffsetDateTime,
