@@ -18,37 +18,12 @@ use std::time::{Duration, Instant};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use herald_node::{ADMIN, Node};
+use herald_node::{ADMIN, Node, Tenant};
 
 /// How long Herald may take to say ready again, and to deliver, once writes can land.
 const PATIENCE: Duration = Duration::from_secs(30);
 /// How often `/readyz` and the outbox are looked at while waiting.
 const POLL: Duration = Duration::from_millis(100);
-
-#[derive(Clone)]
-struct Tenant {
-    department: String,
-    user: String,
-    customer: String,
-    username: String,
-    password: String,
-}
-
-async fn admin(client: &Client, base: &str, path: &str, body: Value) -> Value {
-    let response = client
-        .post(format!("{base}{path}"))
-        .bearer_auth(ADMIN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "{path}: {}",
-        response.status()
-    );
-    response.json().await.unwrap()
-}
 
 fn text(v: &Value, pointer: &str) -> String {
     v.pointer(pointer)
@@ -57,56 +32,11 @@ fn text(v: &Value, pointer: &str) -> String {
         .to_string()
 }
 
-async fn tenant(client: &Client, base: &str) -> Tenant {
-    let dealer = admin(
-        client,
-        base,
-        "/admin/v1/dealers",
-        json!({"name": "Acme Motors"}),
-    )
-    .await;
-    let dealer = text(&dealer, "/uuid");
-    let department = admin(
-        client,
-        base,
-        &format!("/admin/v1/dealers/{dealer}/departments"),
-        json!({"name": "Service", "textSenderNumber": "+14155550100",
-            "rateLimits": {"automatedPerHour": 1000, "automatedPerDay": 1000}}),
-    )
-    .await;
-    let department = text(&department, "/uuid");
-    let user = admin(
-        client,
-        base,
-        &format!("/admin/v1/departments/{department}/users"),
-        json!({"firstName": "Sarah", "lastName": "Johnson"}),
-    )
-    .await;
-    let customer = admin(
-        client,
-        base,
-        &format!("/admin/v1/dealers/{dealer}/customers"),
-        json!({"customer": {"firstName": "John", "phoneNumbers": [{"phoneNumber": "1234567890"}]}}),
-    )
-    .await;
-    let grants: Vec<Value> = ["message.create", "message.read"]
-        .iter()
-        .map(|s| json!({"scope": s, "level": "DealerDepartment", "uuid": department}))
-        .collect();
-    let credential = admin(
-        client,
-        base,
-        "/admin/v1/credentials",
-        json!({"grants": grants}),
-    )
-    .await;
-    Tenant {
-        department,
-        user: text(&user, "/uuid"),
-        customer: text(&customer, "/uuids/0"),
-        username: text(&credential, "/username"),
-        password: text(&credential, "/password"),
-    }
+/// John Doe, the one customer every send goes to.
+async fn tenant(client: &Client, node: &Node) -> Tenant {
+    let john = json!({"firstName": "John", "lastName": "Doe",
+        "phoneNumbers": [{"phoneNumber": "1234567890"}]});
+    node.tenant(client, vec![john]).await
 }
 
 /// One answer to a send.
@@ -157,7 +87,7 @@ async fn send(client: &Client, base: &str, t: &Tenant, body_len: usize) -> Sent 
     let response = client
         .post(format!(
             "{}/communications/department/{}/user/{}/customer/{}/message",
-            base, t.department, t.user, t.customer
+            base, t.department, t.user, t.customers[0]
         ))
         .basic_auth(&t.username, Some(&t.password))
         .json(&body)
@@ -207,7 +137,7 @@ async fn thread(client: &Client, base: &str, t: &Tenant) -> HashSet<String> {
     let mut uuids = HashSet::new();
     let mut url = reqwest::Url::parse(&format!(
         "{base}/communications/department/{}/customer/{}/messages?pageSize=200",
-        t.department, t.customer
+        t.department, t.customers[0]
     ))
     .unwrap();
     loop {
@@ -298,7 +228,7 @@ async fn sqlite_on_a_full_disk_refuses_sends_then_recovers_once_space_returns() 
     let url = format!("sqlite://{}", disk.path().join("herald.db").display());
     let server = start(&url).await;
     let client = Client::new();
-    let t = tenant(&client, &server.url).await;
+    let t = tenant(&client, &server).await;
     let mut kept = accepted(&client, &server.url, &t, 5).await;
     assert_eq!(readyz(&client, &server.url).await, StatusCode::OK);
 
@@ -352,7 +282,7 @@ async fn postgres_stopped_and_started_refuses_sends_then_recovers_by_itself() {
     let started = Instant::now();
     let server = start(&cluster.url()).await;
     let client = Client::new();
-    let t = tenant(&client, &server.url).await;
+    let t = tenant(&client, &server).await;
     let mut kept = accepted(&client, &server.url, &t, 5).await;
     assert_eq!(readyz(&client, &server.url).await, StatusCode::OK);
 

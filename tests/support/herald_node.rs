@@ -22,6 +22,7 @@ const SHOWN_LOG_LINES: usize = 20;
 pub const SENDER: &str = "+14155550100";
 
 /// A directory to send from, made through a node's admin API.
+#[derive(Clone)]
 pub struct Tenant {
     pub department: String,
     pub user: String,
