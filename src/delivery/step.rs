@@ -279,13 +279,7 @@ impl Deliverer {
                 // send leaves the message queued for that (the client sees it ACCEPTED).
                 tracing::warn!(attempt = attempt_no, %detail, "hand-over in doubt; the provider will be asked before any resend");
                 history.push(attempt(attempt_no, "IN_DOUBT", None, Some(detail)));
-                let delay = backoff::next_delay(
-                    &self.settings.delivery.retry_schedule_seconds,
-                    job.attempts as usize,
-                    0.2,
-                    None,
-                )
-                .unwrap_or_default();
+                let delay = self.retry_delay(job).unwrap_or_default();
                 let next = JobNext::Retry {
                     due_at: self.clock.now() + delay,
                     in_doubt_since: Some(handed_over_at),
@@ -296,14 +290,7 @@ impl Deliverer {
             }
             SendOutcome::Transient { detail } => {
                 let next = (mode == Mode::Queued)
-                    .then(|| {
-                        backoff::next_delay(
-                            &self.settings.delivery.retry_schedule_seconds,
-                            job.attempts as usize,
-                            0.2,
-                            None,
-                        )
-                    })
+                    .then(|| self.retry_delay(job))
                     .flatten();
                 history.push(attempt(attempt_no, "TRANSIENT", None, Some(detail.clone())));
                 match next {
@@ -369,6 +356,17 @@ impl Deliverer {
                 Ok(None)
             }
         }
+    }
+
+    /// When the job's next attempt is due on the delivery schedule (with jitter); `None` once
+    /// the schedule is used up.
+    fn retry_delay(&self, job: &ClaimedJob) -> Option<std::time::Duration> {
+        backoff::next_delay(
+            &self.settings.delivery.retry_schedule_seconds,
+            job.attempts as usize,
+            0.2,
+            None,
+        )
     }
 
     /// A message handed over: `SENT` with the provider's id, the body and sender as sent, and
@@ -493,12 +491,7 @@ impl Deliverer {
                     None,
                     Some(format!("could not ask {}: {detail}", provider.name())),
                 ));
-                let next = backoff::next_delay(
-                    &self.settings.delivery.retry_schedule_seconds,
-                    job.attempts as usize,
-                    0.2,
-                    None,
-                );
+                let next = self.retry_delay(job);
                 match next {
                     Some(delay) => {
                         let next = JobNext::Retry {
