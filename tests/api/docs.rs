@@ -96,8 +96,12 @@ async fn the_docs_page_is_self_contained_html_that_renders_openapi_json() {
     );
     let page = response.text().await.unwrap();
     assert!(
-        page.contains("/openapi.json"),
-        "the page must load /openapi.json"
+        page.contains("var SPEC_URL = \"openapi.json\";"),
+        "the page must load openapi.json relative to itself"
+    );
+    assert!(
+        !page.contains("\"/openapi.json\""),
+        "an absolute /openapi.json breaks behind a path prefix"
     );
     let lower = page.to_ascii_lowercase();
     for network in [
