@@ -57,9 +57,6 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/twilio/status", post(webhooks::twilio::status))
         .route("/webhooks/twilio/inbound", post(webhooks::twilio::inbound))
         .route("/webhooks/postmark", post(webhooks::postmark::receive))
-        .route("/dev/outbox", get(dev::outbox))
-        .route("/dev/inbound", post(dev::inbound))
-        .route("/dev/callbacks", post(dev::receive_callback).get(dev::callbacks))
         .route(
             "/customer/v2/department/{department}/customer",
             post(customers::save).get(customers::search),
@@ -85,9 +82,23 @@ pub fn router(state: AppState) -> Router {
             post(locks::lock).delete(locks::unlock),
         )
         .nest("/admin/v1", admin::router())
+        .merge(dev_routes(&state))
         .fallback(context::not_found)
         .method_not_allowed_fallback(context::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(from_fn_with_state(timeout, context::request_context))
         .with_state(state)
+}
+
+/// The development endpoints exist only while an admin token is set: `POST /dev/callbacks`
+/// takes anyone's writes (it stands in for a client's receiver), so a Herald without an admin
+/// API has none of them, and they answer `404` like any unknown path.
+fn dev_routes(state: &AppState) -> Router<AppState> {
+    if state.settings.admin_token().is_none() {
+        return Router::new();
+    }
+    Router::new()
+        .route("/dev/outbox", get(dev::outbox))
+        .route("/dev/inbound", post(dev::inbound))
+        .route("/dev/callbacks", post(dev::receive_callback).get(dev::callbacks))
 }

@@ -256,3 +256,33 @@ async fn the_admin_api_is_disabled_without_an_admin_token() {
         assert_error(response, 403, "ADMIN_API_DISABLED").await;
     }
 }
+
+#[tokio::test]
+async fn the_dev_endpoints_do_not_exist_without_an_admin_token() {
+    for token in [None, Some(SecretString::from(""))] {
+        // Arrange
+        let app = spawn_app_with(|s| s.admin_token = token).await;
+
+        // Act: the callback receiver takes unauthenticated writes, so it must not be there
+        let posted = app
+            .client
+            .post(app.url("/dev/callbacks"))
+            .json(&json!({"messageStatus": "DELIVERED"}))
+            .send()
+            .await
+            .unwrap();
+        let inbound = app
+            .client
+            .post(app.url("/dev/inbound"))
+            .json(&json!({"from": "+14155552671", "to": "+14155550100", "body": "STOP"}))
+            .send()
+            .await
+            .unwrap();
+        let outbox = app.admin(Method::GET, "/dev/outbox", None).await;
+
+        // Assert: unknown paths, in the seed's shape
+        assert_error(posted, 404, "NOT_FOUND").await;
+        assert_error(inbound, 404, "NOT_FOUND").await;
+        assert_error(outbox, 404, "NOT_FOUND").await;
+    }
+}
