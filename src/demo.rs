@@ -5,6 +5,8 @@
 //! The demo credential's password is only ever stored hashed, so each run issues it a fresh
 //! one (and a fresh webhook secret) and prints it.
 
+use std::io::Write as _;
+
 use time::OffsetDateTime;
 use uuid::{Uuid, uuid};
 
@@ -138,7 +140,13 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     store.migrate().await?;
     let credential = seed(store.as_ref()).await?;
     let base = format!("http://{}", settings.listen);
-    println!(
+    let args: Vec<String> = std::env::args().collect();
+    let herald = serve_command(&args, std::env::var_os("CARGO").is_some());
+    // `writeln!`, not `println!`: a closed stdout (`herald demo | head -1`) is an error to
+    // return, not a panic.
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         r#"Herald demo data is ready in {database:?}.
 
   dealer       {DEALER}  Demo Motors
@@ -154,7 +162,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
 
 Start Herald so that its callbacks may reach its own demo receiver on this machine:
 
-  HERALD_ADMIN_TOKEN=demo-admin HERALD_CALLBACKS__ALLOW_PRIVATE_NETWORKS=true cargo run --release -- serve
+  HERALD_ADMIN_TOKEN=demo-admin HERALD_CALLBACKS__ALLOW_PRIVATE_NETWORKS=true {herald}
 
 then send the seed's example 1 (its callback goes to Herald's /dev/callbacks receiver):
 
@@ -193,6 +201,101 @@ and see what was sent, and the signed callbacks SENT and DELIVERED:
         username = credential.username,
         password = credential.password,
         secret = credential.webhook_secret,
-    );
+    )?;
     Ok(())
+}
+
+/// The `serve` command the way this `demo` was run: `cargo run --release -- serve` under
+/// cargo, else the program as it was called (`herald`, `./herald`, `/usr/bin/herald`), with
+/// the same `--config`.
+fn serve_command(args: &[String], under_cargo: bool) -> String {
+    let program = args.first().map(String::as_str).unwrap_or("herald");
+    let mut command = if under_cargo {
+        let release = std::path::Path::new(program)
+            .components()
+            .any(|part| part.as_os_str() == "release");
+        if release {
+            "cargo run --release -- serve".to_string()
+        } else {
+            "cargo run -- serve".to_string()
+        }
+    } else {
+        format!("{} serve", shell_word(program))
+    };
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        if arg == "--config" {
+            if let Some(file) = rest.next() {
+                command.push_str(&format!(" --config {}", shell_word(file)));
+            }
+        } else if let Some(file) = arg.strip_prefix("--config=") {
+            command.push_str(&format!(" --config {}", shell_word(file)));
+        }
+    }
+    command
+}
+
+/// `word`, quoted for a POSIX shell when it holds anything but plain path characters.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::serve_command;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn under_cargo_the_command_is_cargo_run_with_the_same_profile() {
+        assert_eq!(
+            serve_command(&args(&["target/release/herald", "demo"]), true),
+            "cargo run --release -- serve"
+        );
+        assert_eq!(
+            serve_command(&args(&["/src/herald/target/debug/herald", "demo"]), true),
+            "cargo run -- serve"
+        );
+    }
+
+    #[test]
+    fn as_a_binary_the_command_is_the_program_as_called() {
+        assert_eq!(
+            serve_command(&args(&["herald", "demo"]), false),
+            "herald serve"
+        );
+        assert_eq!(
+            serve_command(&args(&["/usr/local/bin/herald", "demo"]), false),
+            "/usr/local/bin/herald serve"
+        );
+        assert_eq!(
+            serve_command(&args(&["./my herald", "demo"]), false),
+            "'./my herald' serve"
+        );
+    }
+
+    #[test]
+    fn the_config_file_comes_along() {
+        assert_eq!(
+            serve_command(
+                &args(&["herald", "--config", "/etc/herald.toml", "demo"]),
+                false
+            ),
+            "herald serve --config /etc/herald.toml"
+        );
+        assert_eq!(
+            serve_command(&args(&["herald", "demo", "--config=it's.toml"]), false),
+            "herald serve --config 'it'\\''s.toml'"
+        );
+    }
 }
