@@ -29,6 +29,11 @@ enum Command {
     Migrate,
     /// Create a demo dealer, department, users, customers and credential, and print them.
     Demo,
+    /// Copy the SQLite database into FILE while Herald serves (PostgreSQL: use pg_dump).
+    Backup {
+        /// The new file; an existing one is never overwritten.
+        file: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -45,6 +50,16 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => herald::store::migrate_only(&settings.database_url).await,
         Command::Demo => herald::demo::run(&settings).await,
+        Command::Backup { file } => {
+            let report = herald::store::backup::backup(&settings.database_url, &file).await?;
+            tracing::info!(
+                file = %report.file.display(),
+                bytes = report.bytes,
+                messages = report.messages,
+                "backup written"
+            );
+            Ok(())
+        }
     }
 }
 

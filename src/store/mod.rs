@@ -17,6 +17,7 @@ use crate::domain::directory::{Dealer, Department, User};
 use crate::domain::optout::{OptEvent, OptSource, OptStatus};
 use crate::domain::{EmailAddress, PhoneNumber};
 
+pub mod backup;
 mod batcher;
 mod cached;
 pub mod messages;
