@@ -100,5 +100,8 @@ fn dev_routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/dev/outbox", get(dev::outbox))
         .route("/dev/inbound", post(dev::inbound))
-        .route("/dev/callbacks", post(dev::receive_callback).get(dev::callbacks))
+        .route(
+            "/dev/callbacks",
+            post(dev::receive_callback).get(dev::callbacks),
+        )
 }
