@@ -147,12 +147,12 @@ pub async fn start_herald(
     }
     command.envs(extra_env.iter().map(|(k, v)| (k, v)));
     let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("starting {}", herald.display()))?;
-    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
     let address = tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(line) = lines.next_line().await? {
             let Ok(entry) = serde_json::from_str::<Value>(&line) else {

@@ -42,8 +42,7 @@ impl Application {
     /// Opens and migrates the store and binds the listener, so the port is known (and
     /// accepting) before this returns: no start-up race for callers or tests.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let store = store::connect(&settings.database_url).await?;
-        store.migrate().await?;
+        let store = store::open(&settings.database_url).await?;
         Self::build_with_store(settings, store).await
     }
 
@@ -138,7 +137,7 @@ impl Application {
         let (wakeups, stop) = (self.wakeups.clone(), shutdown.clone());
         let relay = tokio::spawn(async move { store.relay_wakeups(wakeups, stop).await });
         let router = api::router(state);
-        tracing::info!(address = %self.listener.local_addr()?, "herald listening");
+        crate::startup::announce(&self.state.settings, self.listener.local_addr()?);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await;

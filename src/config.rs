@@ -32,6 +32,9 @@ pub struct Settings {
     pub callbacks: CallbackSettings,
     pub delivery: DeliverySettings,
     pub blacklist: BlacklistSettings,
+    /// `HERALD_*` variables that name no setting and were ignored (reported at start).
+    #[serde(skip)]
+    pub ignored_environment: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -161,6 +164,39 @@ pub struct BlacklistSettings {
     pub domains: Vec<String>,
 }
 
+const ENV_PREFIX: &str = "HERALD_";
+
+/// Whether the variable `HERALD_<key>` alone, over the defaults, is refused as an unknown
+/// field (a bad value for a known key is not this: that error is reported by the real load).
+fn names_no_setting(key: &str) -> bool {
+    let only = key.to_string();
+    let alone = Env::prefixed(ENV_PREFIX)
+        .filter(move |k| k == only.as_str())
+        .split("__");
+    match Figment::from(Toml::string(DEFAULTS))
+        .merge(alone)
+        .extract::<Settings>()
+    {
+        Ok(_) => false,
+        // Unknown only if the unknown field is the variable's own key (or a parent of it): a
+        // known key whose value holds an unknown one (`HERALD_TEXT='{nope = 1}'`) is a bad
+        // value, and stays an error.
+        Err(error) => {
+            let segments: Vec<&str> = key.split("__").collect();
+            error.into_iter().any(|e| match &e.kind {
+                figment::error::Kind::UnknownField(field, _) => {
+                    let mut at: Vec<&str> = e.path.iter().map(String::as_str).collect();
+                    if at.last() != Some(&field.as_str()) {
+                        at.push(field);
+                    }
+                    segments.starts_with(&at)
+                }
+                _ => false,
+            })
+        }
+    }
+}
+
 /// The built-in defaults, as the TOML an operator would write to get them.
 const DEFAULTS: &str = r#"
 listen = "127.0.0.1:8080"
@@ -205,8 +241,30 @@ domains = []
 
 impl Settings {
     /// Defaults, then `file` if given, then `HERALD_*` variables from the process environment.
+    ///
+    /// A `HERALD_*` variable that names no setting is ignored and listed in
+    /// `ignored_environment`: the environment is shared with other software (Kubernetes injects
+    /// `HERALD_PORT=tcp://…` for a Service named `herald`). An unknown key in the file is still
+    /// an error, and so is a known variable with a bad value.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::load_from(file, Env::prefixed("HERALD_").split("__"))
+        let unknown: Vec<String> = Env::prefixed(ENV_PREFIX)
+            .iter()
+            .map(|(key, _)| key.to_string())
+            .filter(|key| names_no_setting(key))
+            .collect();
+        let known = {
+            let unknown = unknown.clone();
+            Env::prefixed(ENV_PREFIX)
+                .filter(move |key| !unknown.iter().any(|u| key == u.as_str()))
+                .split("__")
+        };
+        let mut settings = Self::load_from(file, known)?;
+        settings.ignored_environment = unknown
+            .iter()
+            .map(|key| format!("{ENV_PREFIX}{}", key.to_uppercase()))
+            .collect();
+        settings.ignored_environment.sort();
+        Ok(settings)
     }
 
     /// Defaults and `file` only: what tests and tools use to stay independent of the environment.
@@ -371,6 +429,62 @@ mod tests {
                 s.text.twilio.auth_token.as_ref().unwrap().expose_secret(),
                 "tok-env"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_environment_variables_are_ignored_and_reported() {
+        figment::Jail::expect_with(|jail| {
+            // What Kubernetes injects for a Service named `herald`.
+            jail.set_env("HERALD_PORT", "tcp://10.0.0.1:8080");
+            jail.set_env("HERALD_SERVICE_HOST", "10.0.0.1");
+            jail.set_env("HERALD_PORT_8080_TCP_ADDR", "10.0.0.1");
+            jail.set_env("HERALD_TEXT__NOPE", "x");
+            jail.set_env("HERALD_LISTEN", "127.0.0.1:9100");
+            let s = Settings::load(None).unwrap();
+            assert_eq!(s.listen.to_string(), "127.0.0.1:9100");
+            assert_eq!(
+                s.ignored_environment,
+                [
+                    "HERALD_PORT",
+                    "HERALD_PORT_8080_TCP_ADDR",
+                    "HERALD_SERVICE_HOST",
+                    "HERALD_TEXT__NOPE"
+                ]
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_inside_a_known_variable_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HERALD_TEXT", "{provider = \"outbox\", nope = 1}");
+            let err = Settings::load(None).unwrap_err();
+            assert!(err.to_string().contains("nope"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_refused_with_the_environment_too() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("herald.toml", "lisen = \"127.0.0.1:9000\"")?;
+            jail.set_env("HERALD_PORT", "tcp://10.0.0.1:8080");
+            let err = Settings::load(Some(Path::new("herald.toml"))).unwrap_err();
+            assert!(err.to_string().contains("lisen"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_known_environment_variable_with_a_bad_value_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HERALD_LISTEN", "garbage");
+            jail.set_env("HERALD_PORT", "tcp://10.0.0.1:8080");
+            let err = Settings::load(None).unwrap_err();
+            assert!(err.to_string().contains("LISTEN"), "{err}");
             Ok(())
         });
     }

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod providers;
 pub mod store;
+pub mod startup;
 pub mod telemetry;
 
 pub use app::Application;

@@ -1,4 +1,6 @@
+use std::io::Write;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use herald::{Application, Settings, telemetry};
@@ -37,11 +39,38 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = Settings::load(cli.config.as_deref())?;
-    telemetry::init(settings.log_format);
-    match cli.command {
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            // Before the log exists (the settings choose its format). `let _`: a closed
+            // stderr loses the line instead of panicking.
+            let _ = writeln!(std::io::stderr(), "herald: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Writes the queued log lines when main returns.
+    let _log_writer = telemetry::init(settings.log_format);
+    log_panics();
+    for name in &settings.ignored_environment {
+        tracing::warn!(
+            variable = %name,
+            "ignored: a HERALD_ environment variable that names no setting"
+        );
+    }
+    match run(cli.command, settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Once, with its causes, in the log's format.
+            tracing::error!(error = format!("{e:#}"), "herald stopped on an error");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
         Command::Serve => {
             let app = Application::build(settings).await?;
             let shutdown = CancellationToken::new();
@@ -61,6 +90,20 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Panics are logged like everything else, through the log queue: the default hook writes to
+/// stderr directly, and a stderr nobody reads would block the panicking thread for good.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let backtrace = std::backtrace::Backtrace::capture();
+        match backtrace.status() {
+            std::backtrace::BacktraceStatus::Captured => {
+                tracing::error!(panic = %info, %backtrace, "panic")
+            }
+            _ => tracing::error!(panic = %info, "panic"),
+        }
+    }));
 }
 
 async fn stop_on_signal(shutdown: CancellationToken) {

@@ -128,7 +128,7 @@ impl Dispatcher {
     }
 
     /// One attempt at one callback; returns whether it left the queue.
-    #[tracing::instrument(skip_all, fields(webhook_id = %callback.webhook_id, message = %callback.message_uuid))]
+    #[tracing::instrument(skip_all, fields(webhook_id = %callback.webhook_id, message_uuid = %callback.message_uuid))]
     async fn deliver(&self, callback: ClaimedCallback, secret: Secret) -> bool {
         let secret = match secret {
             Secret::Found(secret) => secret,
@@ -188,7 +188,19 @@ impl Dispatcher {
             CallbackResult::Failed { .. } => "failed",
         };
         metrics::counter!("herald_callback_attempts_total", "outcome" => label).increment(1);
-        tracing::info!(outcome = label, "callback attempt");
+        match &result {
+            CallbackResult::Delivered { .. } => tracing::info!(outcome = label, "callback attempt"),
+            // A refused address, a timeout, the receiver's status: the reason is the detail.
+            CallbackResult::Retry { detail, .. } | CallbackResult::Failed { detail } => {
+                tracing::warn!(
+                    outcome = label,
+                    message_uuid = %callback.message_uuid,
+                    webhook_id = %callback.webhook_id,
+                    reason = %detail,
+                    "callback attempt"
+                )
+            }
+        }
         self.record(&callback, result).await
     }
 

@@ -77,7 +77,6 @@ impl Deliverer {
 
     /// Runs one step for `job`. Errors are storage failures: the job keeps its lease until it
     /// expires and is then tried again.
-    #[tracing::instrument(skip_all, fields(message = %job.message_uuid))]
     ///
     /// Returns the wait a full rate-limit window asks for, when that is why the message failed.
     pub async fn deliver(
@@ -94,6 +93,8 @@ impl Deliverer {
     /// `handover` is released once the provider has answered and what its answer changes for
     /// the recipient is recorded (or once the step ends, if nothing was sent), before the
     /// result is written.
+    // Every line of a step, a provider's refusal included, carries the message's UUID.
+    #[tracing::instrument(name = "delivery", skip_all, fields(message_uuid = %job.message_uuid))]
     pub async fn deliver_loaded(
         &self,
         job: &ClaimedJob,
@@ -578,7 +579,11 @@ impl Deliverer {
         attempts: Vec<AttemptRecord>,
         mode: Mode,
     ) -> anyhow::Result<()> {
-        tracing::info!(code = %error.code, "message failed");
+        tracing::warn!(
+            message_uuid = %job.message_uuid,
+            code = %error.code,
+            "message failed"
+        );
         let mut update = MessageUpdate {
             status: Some(MessageStatus::Failed),
             error: Some(error.clone()),

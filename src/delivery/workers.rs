@@ -84,7 +84,7 @@ async fn run_lane(id: usize, deliverer: Deliverer, lane: Lane) {
                 .deliver_loaded(&job, message, Mode::Queued, handover)
                 .await
             {
-                tracing::error!(worker = id, message = %job.message_uuid, error = format!("{e:#}"), "delivery step failed");
+                tracing::error!(worker = id, message_uuid = %job.message_uuid, error = format!("{e:#}"), "delivery step failed");
             }
         });
         // Released, or dropped when the step ended (or panicked) without sending.

@@ -77,12 +77,12 @@ impl Provider for PostmarkProvider {
         "postmark"
     }
 
-    #[tracing::instrument(skip_all, fields(provider = "postmark", message = %m.message_uuid))]
+    #[tracing::instrument(skip_all, fields(provider = "postmark", message_uuid = %m.message_uuid))]
     async fn reconcile(&self, m: &Outgoing, since: time::OffsetDateTime) -> Reconciled {
         postmark_reconcile::reconcile(&self.http, &self.config, m, since).await
     }
 
-    #[tracing::instrument(skip_all, fields(provider = "postmark", message = %m.message_uuid))]
+    #[tracing::instrument(skip_all, fields(provider = "postmark", message_uuid = %m.message_uuid))]
     async fn send(&self, m: &Outgoing) -> SendOutcome {
         let join = |list: &[String]| (!list.is_empty()).then(|| list.join(", "));
         let request = EmailRequest {

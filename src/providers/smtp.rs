@@ -292,7 +292,7 @@ impl Provider for SmtpProvider {
         Reconciled::Unaskable
     }
 
-    #[tracing::instrument(skip_all, fields(provider = "smtp", message = %m.message_uuid))]
+    #[tracing::instrument(skip_all, fields(provider = "smtp", message_uuid = %m.message_uuid))]
     async fn send(&self, m: &Outgoing) -> SendOutcome {
         let message_id = message_id(m);
         let (email, primary) = match build(m, &message_id) {

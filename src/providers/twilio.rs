@@ -98,12 +98,12 @@ impl Provider for TwilioProvider {
         "twilio"
     }
 
-    #[tracing::instrument(skip_all, fields(provider = "twilio", message = %m.message_uuid))]
+    #[tracing::instrument(skip_all, fields(provider = "twilio", message_uuid = %m.message_uuid))]
     async fn reconcile(&self, m: &Outgoing, since: time::OffsetDateTime) -> Reconciled {
         super::twilio_reconcile::reconcile(&self.http, &self.config, m, since).await
     }
 
-    #[tracing::instrument(skip_all, fields(provider = "twilio", message = %m.message_uuid))]
+    #[tracing::instrument(skip_all, fields(provider = "twilio", message_uuid = %m.message_uuid))]
     async fn send(&self, m: &Outgoing) -> SendOutcome {
         if let Some(pace) = &self.pace {
             let sender = self
@@ -177,11 +177,11 @@ fn classify(status: StatusCode, body: ErrorBody) -> SendOutcome {
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         tracing::error!(
             %status,
-            twilio_code = ?code,
+            twilio_code = code,
             "Twilio refused Herald's credentials: check [text.twilio] account_sid and auth_token"
         );
     } else if !code.is_some_and(|c| PERMANENT_CODES.contains(&c)) {
-        tracing::warn!(%status, twilio_code = ?code, "Twilio refused a message with an unexpected error");
+        tracing::warn!(%status, twilio_code = code, "Twilio refused a message with an unexpected error");
     }
     // Any other 4xx is a refusal of this request as it is: sending it again changes nothing.
     SendOutcome::Permanent {

@@ -19,6 +19,7 @@ use crate::domain::{EmailAddress, PhoneNumber};
 
 pub mod backup;
 mod batcher;
+mod connect_error;
 mod cached;
 pub mod messages;
 pub mod postgres;
@@ -339,17 +340,35 @@ pub trait ComplianceStore: Send + Sync + 'static {
 }
 
 /// Opens the store a database URL names (creating an SQLite file if needed). Does not migrate.
+/// A failure names the database and says what to try (see [`connect_error`]).
 pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
     match url.backend()? {
-        Backend::Sqlite => Ok(Arc::new(sqlite::SqliteStore::connect(url.expose()).await?)),
-        Backend::Postgres => Ok(Arc::new(postgres::PgStore::connect(url.expose()).await?)),
+        Backend::Sqlite => Ok(Arc::new(
+            sqlite::SqliteStore::connect(url.expose())
+                .await
+                .map_err(|e| connect_error::sqlite(url, &e))?,
+        )),
+        Backend::Postgres => Ok(Arc::new(
+            postgres::PgStore::connect(url.expose())
+                .await
+                .map_err(|e| connect_error::postgres(url, &e))?,
+        )),
     }
+}
+
+/// [`connect`], then brings the schema up to date; a failed migration is described the same way.
+pub async fn open(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
+    let store = connect(url).await?;
+    store.migrate().await.map_err(|e| match url.backend() {
+        Ok(Backend::Postgres) => connect_error::postgres(url, &e),
+        _ => connect_error::sqlite(url, &e),
+    })?;
+    Ok(store)
 }
 
 /// `herald migrate`: brings the schema up to date and exits.
 pub async fn migrate_only(url: &DatabaseUrl) -> anyhow::Result<()> {
-    let store = connect(url).await?;
-    store.migrate().await?;
+    open(url).await?;
     tracing::info!(database = ?url, "migrations applied");
     Ok(())
 }

@@ -6,17 +6,21 @@
 #![allow(dead_code)]
 
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::Client;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::Notify;
 
 /// The admin token every node is started with.
 pub const ADMIN: &str = "node-admin";
 /// How many of its warnings and errors a node prints to the test's output.
 const SHOWN_LOG_LINES: usize = 20;
+/// How many of its log lines a node keeps for [`Node::log_entry`].
+const KEPT_LOG_LINES: usize = 100_000;
 
 /// The number every test department texts from.
 pub const SENDER: &str = "+14155550100";
@@ -41,6 +45,25 @@ pub struct Node {
     child: Child,
     /// `http://127.0.0.1:<port>`.
     pub url: String,
+    log: Arc<Log>,
+}
+
+/// The node's log (its stderr), line by line as written.
+#[derive(Default)]
+struct Log {
+    lines: Mutex<Vec<String>>,
+    grew: Notify,
+}
+
+impl Log {
+    fn push(&self, line: String) {
+        let mut lines = self.lines.lock().unwrap();
+        if lines.len() < KEPT_LOG_LINES {
+            lines.push(line);
+        }
+        drop(lines);
+        self.grew.notify_waiters();
+    }
 }
 
 impl Node {
@@ -70,14 +93,16 @@ impl Node {
             command.env(key, value);
         }
         let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("herald starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let log = Arc::new(Log::default());
         let address = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.unwrap() {
+                log.push(line.clone());
                 let Ok(entry) = serde_json::from_str::<Value>(&line) else {
                     continue;
                 };
@@ -92,6 +117,7 @@ impl Node {
         let url = format!("http://{address}");
         // Keep draining its log so the pipe never fills; show the first warnings and errors,
         // not the thousands a full disk makes.
+        let kept = log.clone();
         tokio::spawn(async move {
             let mut shown = 0;
             while let Ok(Some(line)) = lines.next_line().await {
@@ -101,9 +127,41 @@ impl Node {
                     shown += 1;
                     eprintln!("node {address}: {line}");
                 }
+                kept.push(line);
             }
         });
-        Node { child, url }
+        Node { child, url, log }
+    }
+
+    /// Every log line the node has written so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lines.lock().unwrap().clone()
+    }
+
+    /// The first JSON log entry `wanted` accepts, waiting up to 30 s for the node to write it.
+    pub async fn log_entry(&self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        let found = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                // Registered before the look, so a line written in between still wakes us.
+                let grew = self.log.grew.notified();
+                tokio::pin!(grew);
+                grew.as_mut().enable();
+                let hit = self
+                    .log
+                    .lines
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .find(|e| wanted(e));
+                if let Some(entry) = hit {
+                    return entry;
+                }
+                grew.await;
+            }
+        })
+        .await;
+        found.unwrap_or_else(|_| panic!("no log entry {what} within 30 s"))
     }
 
     /// Sends SIGKILL and returns at once (the process may still be exiting).

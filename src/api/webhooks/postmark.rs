@@ -180,7 +180,7 @@ async fn receipt(state: &AppState, message: &Message, receipt: Receipt) -> Resul
         .apply_receipt(message, receipt)
         .await
         .map_err(ApiError::internal)?;
-    tracing::info!(message = %message.uuid, moved, "Postmark receipt");
+    tracing::info!(message_uuid = %message.uuid, moved, "Postmark receipt");
     Ok(())
 }
 
@@ -201,7 +201,7 @@ async fn stop_emailing(
         .set_ok_to_email(message.dealer_uuid, &email, false, state.clock.now())
         .await?;
     tracing::info!(
-        message = %message.uuid,
+        message_uuid = %message.uuid,
         changed,
         "address marked not ok to email after a Postmark report"
     );

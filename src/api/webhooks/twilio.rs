@@ -111,7 +111,7 @@ pub async fn status(
                 .apply_receipt(&message, receipt)
                 .await
                 .map_err(ApiError::internal)?;
-            tracing::info!(message = %message.uuid, status = reported, moved, "Twilio receipt");
+            tracing::info!(message_uuid = %message.uuid, status = reported, moved, "Twilio receipt");
         }
         _ => tracing::info!(
             sid,
@@ -157,7 +157,7 @@ pub async fn inbound(
         .await
         .map_err(ApiError::internal)?;
     match received {
-        Some(r) => tracing::info!(message = %r.message_uuid, keyword = ?r.keyword, "inbound text"),
+        Some(r) => tracing::info!(message_uuid = %r.message_uuid, keyword = ?r.keyword, "inbound text"),
         None => tracing::warn!(%to, "inbound text to a number no department texts from"),
     }
     Ok(empty_twiml())

@@ -25,7 +25,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -39,6 +39,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 const MAX_CONNECTIONS: u32 = 10;
 /// How long a request waits for a free connection before it fails.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long start-up waits for the server's first answer: a host that drops packets is
+/// reported in seconds, not after the operating system gives up (minutes).
+const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Channels `NOTIFY` uses to wake other processes' workers.
 const JOBS_CHANNEL: &str = "herald_jobs";
@@ -62,6 +65,20 @@ pub struct PgStore {
 impl PgStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("herald");
+        // One connection first, so a server that is down, a database that does not exist or
+        // a refused password is reported as itself, not as a pool that timed out.
+        match tokio::time::timeout(FIRST_CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+        {
+            Ok(Ok(first)) => first.close().await?,
+            Ok(Err(error)) => return Err(error.into()),
+            Err(_) => {
+                return Err(StoreError::Unavailable(format!(
+                    "no answer within {} s",
+                    FIRST_CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
