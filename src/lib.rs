@@ -12,8 +12,8 @@ pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod providers;
-pub mod store;
 pub mod startup;
+pub mod store;
 pub mod telemetry;
 
 pub use app::Application;
