@@ -19,8 +19,8 @@ use crate::domain::{EmailAddress, PhoneNumber};
 
 pub mod backup;
 mod batcher;
-mod connect_error;
 mod cached;
+mod connect_error;
 pub mod messages;
 pub mod postgres;
 mod queued;

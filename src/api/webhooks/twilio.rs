@@ -157,7 +157,9 @@ pub async fn inbound(
         .await
         .map_err(ApiError::internal)?;
     match received {
-        Some(r) => tracing::info!(message_uuid = %r.message_uuid, keyword = ?r.keyword, "inbound text"),
+        Some(r) => {
+            tracing::info!(message_uuid = %r.message_uuid, keyword = ?r.keyword, "inbound text")
+        }
         None => tracing::warn!(%to, "inbound text to a number no department texts from"),
     }
     Ok(empty_twiml())
