@@ -140,6 +140,17 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
+        if let StoreError::SenderNumberInUse(number) = &err {
+            // The operator's mistake, not Herald's; the other dealer is not named.
+            return Self::new(
+                StatusCode::CONFLICT,
+                codes::SENDER_NUMBER_IN_USE,
+                format!(
+                    "textSenderNumber {number} is already used by a department of another dealer; \
+                     departments of one dealer may share a number, dealers may not"
+                ),
+            );
+        }
         if is_transient(&err) {
             Self::store_unavailable(err)
         } else {
@@ -154,7 +165,10 @@ fn is_transient(err: &StoreError) -> bool {
     match err {
         StoreError::Unavailable(_) => true,
         StoreError::Database(e) => is_transient_sqlx(e),
-        StoreError::Migration(_) | StoreError::Corrupt(_) | StoreError::Conflict(_) => false,
+        StoreError::Migration(_)
+        | StoreError::Corrupt(_)
+        | StoreError::Conflict(_)
+        | StoreError::SenderNumberInUse(_) => false,
     }
 }
 

@@ -1,5 +1,12 @@
 //! Inbound texts (SPEC 5.1): recorded as INCOMING in the customer's thread, keywords applied
 //! to the number's opt state, and the keyword's reply queued like any other message.
+//!
+//! A sender number belongs to one dealer, whose departments may share it. A text to a shared
+//! number goes to the thread of the department that last texted that customer from it; when
+//! none has (or the sender is no known customer), to the oldest department texting from it.
+//! Opt state is the dealer's, so STOP and START hold for every department of it. A database
+//! from before numbers were kept to one dealer may still have one texted from by several:
+//! there STOP and START apply to each of those dealers, so no one keeps texting after a STOP.
 
 use std::sync::Arc;
 
@@ -9,6 +16,7 @@ use uuid::Uuid;
 
 use super::own_messages::own_text;
 use crate::domain::PhoneNumber;
+use crate::domain::directory::Department;
 use crate::domain::keywords::{Keyword, classify};
 use crate::domain::message::{Direction, MessageStatus, Purpose};
 use crate::domain::optout::{OptEvent, OptSource, OptState};
@@ -39,18 +47,14 @@ pub async fn receive(
     text: InboundText,
     now: OffsetDateTime,
 ) -> anyhow::Result<Option<Received>> {
-    let Some(department) = store
-        .departments_by_sender(&text.to)
-        .await?
-        .into_iter()
-        .next()
-    else {
+    let departments = store.departments_by_sender(&text.to).await?;
+    let Some(oldest) = departments.first() else {
         return Ok(None);
     };
     let dealer = store
-        .dealer(department.dealer_uuid)
+        .dealer(oldest.dealer_uuid)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("department {} has no dealer", department.uuid))?;
+        .ok_or_else(|| anyhow::anyhow!("department {} has no dealer", oldest.uuid))?;
     let query = CustomerQuery {
         text: String::new(),
         phone: Some(text.from.clone()),
@@ -62,9 +66,20 @@ pub async fn receive(
         .await?
         .into_iter()
         .next();
+    let last = match (&customer, departments.len()) {
+        (Some(c), 2..) => {
+            store
+                .last_to_text(&text.to, dealer.uuid, c.uuid, &text.from)
+                .await?
+        }
+        _ => None,
+    };
+    let department = last
+        .and_then(|uuid| departments.iter().find(|d| d.uuid == uuid))
+        .unwrap_or(oldest);
 
     let mut incoming = own_text(
-        &department,
+        department,
         customer.as_ref().map(|c| c.uuid),
         &text.from,
         text.body.clone(),
@@ -91,6 +106,9 @@ pub async fn receive(
                 source: OptSource::Inbound,
             };
             let state = store.apply_opt_changes(dealer.uuid, &[change], now).await?[0].state;
+            for other in other_dealers(&departments, dealer.uuid) {
+                store.apply_opt_changes(other, &[change], now).await?;
+            }
             // An opt-in may have released messages waiting for it.
             wake.notify_one();
             state
@@ -113,7 +131,7 @@ pub async fn receive(
     let mut reply_uuid = None;
     if let Some(body) = reply_text {
         let mut reply = own_text(
-            &department,
+            department,
             customer.as_ref().map(|c| c.uuid),
             &text.from,
             body,
@@ -143,4 +161,17 @@ pub async fn receive(
         opt_state,
         reply_uuid,
     }))
+}
+
+/// The dealers other than `dealer` texting from the same number (only in a database from
+/// before numbers were kept to one dealer), each once.
+fn other_dealers(departments: &[Department], dealer: Uuid) -> Vec<Uuid> {
+    let mut others: Vec<Uuid> = departments
+        .iter()
+        .map(|d| d.dealer_uuid)
+        .filter(|d| *d != dealer)
+        .collect();
+    others.sort();
+    others.dedup();
+    others
 }

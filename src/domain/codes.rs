@@ -50,6 +50,8 @@ pub const INVALID_ADMIN_TOKEN: &str = "INVALID_ADMIN_TOKEN";
 pub const INVALID_DEALER: &str = "INVALID_DEALER";
 pub const INVALID_DEPARTMENT: &str = "INVALID_DEPARTMENT";
 pub const INVALID_GRANT: &str = "INVALID_GRANT";
+/// A `textSenderNumber` another dealer's department texts from (opt state is per dealer).
+pub const SENDER_NUMBER_IN_USE: &str = "SENDER_NUMBER_IN_USE";
 
 // Herald: provider webhooks.
 pub const INVALID_SIGNATURE: &str = "INVALID_SIGNATURE";

@@ -316,4 +316,13 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn outbox(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
     /// Departments texting from `number` (inbound routing), oldest first.
     async fn departments_by_sender(&self, number: &PhoneNumber) -> StoreResult<Vec<Department>>;
+    /// Of `dealer`'s departments texting from `sender`, the one whose latest OUTGOING TEXT to
+    /// `customer` at `phone` is the newest (inbound routing of a shared number).
+    async fn last_to_text(
+        &self,
+        sender: &PhoneNumber,
+        dealer: Uuid,
+        customer: Uuid,
+        phone: &PhoneNumber,
+    ) -> StoreResult<Option<Uuid>>;
 }

@@ -42,6 +42,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// The sender number (E.164) is texted from by a department of another dealer.
+    #[error("sender number {0} is in use by another dealer")]
+    SenderNumberInUse(String),
     #[error("database unavailable: {0}")]
     Unavailable(String),
 }
@@ -118,7 +121,7 @@ pub struct EmailFlags {
 #[derive(Debug, Clone)]
 pub struct CustomerQuery {
     /// Matched against first name, last name, "first last", company (substring, any case)
-    /// and customer key (exact).
+    /// and customer key (exact). Empty matches no one (inbound texts look up by phone only).
     pub text: String,
     pub phone: Option<PhoneNumber>,
     pub email: Option<EmailAddress>,

@@ -16,6 +16,16 @@ use uuid::Uuid;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
+/// The number test departments text from, unless another dealer of the database has it.
+pub const SENDER_NUMBER: &str = "+14155550100";
+
+/// A sender number no other department of this test process has (+1 415 556 xxxx).
+pub fn fresh_sender_number() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("+1415556{:04}", n % 10_000)
+}
+
 pub const ALL_SCOPES: [&str; 8] = [
     "message.create",
     "message.read",
@@ -198,27 +208,37 @@ impl TestApp {
     }
 
     /// Creates a department with `settings` merged into sensible test defaults; returns
-    /// `(department, default user)`.
+    /// `(department, default user)`. Without a `textSenderNumber` of the test's own, it texts
+    /// from [`SENDER_NUMBER`] if no other dealer does (a number belongs to one dealer), else
+    /// from a number of its own.
     pub async fn create_department(&self, dealer: Uuid, settings: Value) -> (Uuid, Uuid) {
         let mut body = json!({
             "name": "Service",
-            "textSenderNumber": "+14155550100",
+            "textSenderNumber": SENDER_NUMBER,
             "emailSender": "service@dealer.example.com",
             "emailSenderName": "Service Team",
             "footer": "Acme Motors, 1 Main St",
         });
+        let own_number = settings.get("textSenderNumber").is_some();
         if let (Some(base), Some(extra)) = (body.as_object_mut(), settings.as_object()) {
             for (k, v) in extra {
                 base.insert(k.clone(), v.clone());
             }
         }
-        let created = self
-            .admin_ok(
-                Method::POST,
-                &format!("/admin/v1/dealers/{dealer}/departments"),
-                body,
-            )
-            .await;
+        let path = format!("/admin/v1/dealers/{dealer}/departments");
+        let first = self.admin(Method::POST, &path, Some(body.clone())).await;
+        let created: Value = if first.status() == 409 && !own_number {
+            body["textSenderNumber"] = json!(fresh_sender_number());
+            self.admin_ok(Method::POST, &path, body).await
+        } else {
+            let status = first.status();
+            let answer: Value = first.json().await.expect("json body");
+            assert!(
+                status.is_success(),
+                "admin {path} answered {status}: {answer}"
+            );
+            answer
+        };
         (
             uuid_of(&created["uuid"]),
             uuid_of(&created["defaultUserUuid"]),

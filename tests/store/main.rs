@@ -2,6 +2,7 @@
 //! Each backend gets a fresh database per test.
 
 mod cache;
+mod legacy_senders;
 #[path = "../support/postgres.rs"]
 mod postgres_support;
 mod recovery;
@@ -86,6 +87,9 @@ macro_rules! every_test {
                 concurrent_claimers_never_share_a_job,
                 racing_requests_with_one_idempotency_key_accept_once,
                 racing_users_never_both_hold_a_lock,
+                a_sender_number_belongs_to_one_dealer,
+                racing_dealers_never_both_take_a_sender_number,
+                a_search_by_phone_alone_finds_only_that_phones_customer,
                 concurrent_claimers_never_hold_two_callbacks_of_one_message,
                 an_opt_out_racing_an_import_always_wins,
                 an_expired_idempotency_key_is_free,

@@ -1087,6 +1087,176 @@ pub async fn racing_requests_with_one_idempotency_key_accept_once(store: &Arc<dy
     }
 }
 
+/// A department of `dealer` texting from `number`, if the store takes it.
+async fn department_texting_from(
+    store: &dyn Store,
+    dealer: &Dealer,
+    number: &str,
+) -> Result<Department, StoreError> {
+    let uuid = Uuid::new_v4();
+    let default_user = User::default_for(dealer, uuid, "Service");
+    let department = Department {
+        uuid,
+        dealer_uuid: dealer.uuid,
+        name: "Service".into(),
+        settings: DepartmentSettings {
+            text_sender_number: Some(phone(number)),
+            ..DepartmentSettings::default()
+        },
+        default_user_uuid: default_user.uuid,
+    };
+    store.insert_department(&department, &default_user).await?;
+    Ok(department)
+}
+
+fn with_sender(department: &Department, number: Option<&str>) -> Department {
+    let mut changed = department.clone();
+    changed.settings.text_sender_number = number.map(phone);
+    changed
+}
+
+fn assert_in_use(result: Result<impl std::fmt::Debug, StoreError>, number: &str) {
+    match result {
+        Err(StoreError::SenderNumberInUse(n)) => assert_eq!(n, number),
+        other => panic!("expected {number} in use, got {other:?}"),
+    }
+}
+
+pub async fn a_sender_number_belongs_to_one_dealer(store: &dyn Store) {
+    const N: &str = "+14155550700";
+    let a = dealer(store).await;
+    let b = dealer(store).await;
+    let a1 = department_texting_from(store, &a, N).await.unwrap();
+    // Departments of one dealer share it.
+    let a2 = department_texting_from(store, &a, N).await.unwrap();
+    // Another dealer cannot take it, new or by an update, and nothing of its write is kept.
+    assert_in_use(department_texting_from(store, &b, N).await, N);
+    let b1 = department(store, &b).await;
+    assert_in_use(store.update_department(&with_sender(&b1, Some(N))).await, N);
+    assert_eq!(store.department(b1.uuid).await.unwrap().unwrap(), b1);
+    let senders = store.departments_by_sender(&phone(N)).await.unwrap();
+    assert_eq!(
+        senders.iter().map(|d| d.uuid).collect::<Vec<_>>(),
+        vec![a1.uuid, a2.uuid]
+    );
+    // An update that keeps the number is no new claim.
+    let mut renamed = a1.clone();
+    renamed.name = "Front Desk".into();
+    store.update_department(&renamed).await.unwrap();
+    // Once no department of `a` texts from it, it is free for `b`, and then no longer `a`'s.
+    store
+        .update_department(&with_sender(&a1, Some("+14155550701")))
+        .await
+        .unwrap();
+    assert_in_use(store.update_department(&with_sender(&b1, Some(N))).await, N);
+    store
+        .update_department(&with_sender(&a2, None))
+        .await
+        .unwrap();
+    store
+        .update_department(&with_sender(&b1, Some(N)))
+        .await
+        .unwrap();
+    assert_in_use(store.update_department(&with_sender(&a2, Some(N))).await, N);
+    assert_in_use(department_texting_from(store, &a, N).await, N);
+}
+
+/// Two dealers taking one number at once: one wins, on any number of nodes; and while one
+/// dealer's department lets a number go, another of its departments and another dealer
+/// taking it never leave the number with two dealers.
+pub async fn racing_dealers_never_both_take_a_sender_number(store: &Arc<dyn Store>) {
+    for round in 0..20 {
+        let number = format!("+1415555{:04}", 8000 + round);
+        let a = dealer(store.as_ref()).await;
+        let b = dealer(store.as_ref()).await;
+        let attempts: Vec<_> = [a.clone(), b.clone()]
+            .into_iter()
+            .map(|d| {
+                let store = store.clone();
+                let number = number.clone();
+                tokio::spawn(
+                    async move { department_texting_from(store.as_ref(), &d, &number).await },
+                )
+            })
+            .collect();
+        let mut won = 0;
+        for attempt in attempts {
+            match attempt.await.unwrap() {
+                Ok(_) => won += 1,
+                Err(e) => assert!(matches!(e, StoreError::SenderNumberInUse(_)), "{e:?}"),
+            }
+        }
+        assert_eq!(won, 1, "round {round}");
+    }
+    for round in 0..20 {
+        let number = format!("+1415555{:04}", 9000 + round);
+        let a = dealer(store.as_ref()).await;
+        let b = dealer(store.as_ref()).await;
+        let a1 = department_texting_from(store.as_ref(), &a, &number)
+            .await
+            .unwrap();
+        let a2 = department(store.as_ref(), &a).await;
+        let b1 = department(store.as_ref(), &b).await;
+        let writes = [
+            with_sender(&a1, Some(&format!("+1415557{:04}", round))),
+            with_sender(&a2, Some(&number)),
+            with_sender(&b1, Some(&number)),
+        ];
+        let tasks: Vec<_> = writes
+            .into_iter()
+            .map(|d| {
+                let store = store.clone();
+                tokio::spawn(async move { store.update_department(&d).await })
+            })
+            .collect();
+        for task in tasks {
+            if let Err(e) = task.await.unwrap() {
+                assert!(matches!(e, StoreError::SenderNumberInUse(_)), "{e:?}");
+            }
+        }
+        let dealers: HashSet<Uuid> = store
+            .departments_by_sender(&phone(&number))
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.dealer_uuid)
+            .collect();
+        assert!(dealers.len() <= 1, "round {round}: {dealers:?}");
+        // Whoever has it now, the other dealer cannot take it.
+        if let Some(owner) = dealers.into_iter().next() {
+            let other = if owner == a.uuid { &b } else { &a };
+            assert_in_use(
+                department_texting_from(store.as_ref(), other, &number).await,
+                &number,
+            );
+        }
+    }
+}
+
+/// An empty text matches no name: inbound texts find their customer by phone alone.
+pub async fn a_search_by_phone_alone_finds_only_that_phones_customer(store: &dyn Store) {
+    let d = dealer(store).await;
+    let john = customer(&d, "John", &["+14155550601"], &[]);
+    let jane = customer(&d, "Jane", &["+14155550602"], &[]);
+    for c in [&john, &jane] {
+        store
+            .save_customer(c, ContactOrigin::Api, now())
+            .await
+            .unwrap();
+    }
+    let query = CustomerQuery {
+        text: String::new(),
+        phone: Some(phone("+14155550602")),
+        email: None,
+        limit: 10,
+    };
+    let found = store.search_customers(d.uuid, &query).await.unwrap();
+    assert_eq!(
+        found.iter().map(|c| c.uuid).collect::<Vec<_>>(),
+        vec![jane.uuid]
+    );
+}
+
 pub async fn racing_users_never_both_hold_a_lock(store: &Arc<dyn Store>) {
     let t0 = now();
     for round in 0..20 {

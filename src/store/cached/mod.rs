@@ -504,4 +504,16 @@ impl MessageStore for CachedStore {
     async fn departments_by_sender(&self, number: &PhoneNumber) -> StoreResult<Vec<Department>> {
         self.inner.departments_by_sender(number).await
     }
+
+    async fn last_to_text(
+        &self,
+        sender: &PhoneNumber,
+        dealer: Uuid,
+        customer: Uuid,
+        phone: &PhoneNumber,
+    ) -> StoreResult<Option<Uuid>> {
+        self.inner
+            .last_to_text(sender, dealer, customer, phone)
+            .await
+    }
 }

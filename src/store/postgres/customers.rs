@@ -135,11 +135,11 @@ impl CustomerStore for PgStore {
             r#"SELECT uuid, dealer_uuid, first_name, last_name, company, customer_key
               FROM customers c
               WHERE c.dealer_uuid = $1 AND (
-                  c.customer_key = $2
-                  OR c.first_name ILIKE $3 ESCAPE '\'
-                  OR c.last_name ILIKE $3 ESCAPE '\'
-                  OR (COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) ILIKE $3 ESCAPE '\'
-                  OR c.company ILIKE $3 ESCAPE '\'
+                  ($2 <> '' AND (c.customer_key = $2
+                      OR c.first_name ILIKE $3 ESCAPE '\'
+                      OR c.last_name ILIKE $3 ESCAPE '\'
+                      OR (COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) ILIKE $3 ESCAPE '\'
+                      OR c.company ILIKE $3 ESCAPE '\'))
                   OR EXISTS (SELECT 1 FROM customer_phones p WHERE p.customer_uuid = c.uuid AND p.phone_number = $4)
                   OR EXISTS (SELECT 1 FROM customer_emails e WHERE e.customer_uuid = c.uuid AND e.email_address = $5))
               ORDER BY c.last_name COLLATE "C" NULLS FIRST, c.first_name COLLATE "C" NULLS FIRST, c.uuid

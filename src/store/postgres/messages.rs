@@ -609,6 +609,29 @@ impl MessageStore for PgStore {
         .await?;
         rows.iter().map(department_from_row).collect()
     }
+
+    async fn last_to_text(
+        &self,
+        sender: &PhoneNumber,
+        dealer: Uuid,
+        customer: Uuid,
+        phone: &PhoneNumber,
+    ) -> StoreResult<Option<Uuid>> {
+        // The thread index (department, customer, time) finds each department's newest.
+        Ok(sqlx::query_scalar(
+            "SELECT department_uuid FROM messages
+             WHERE customer_uuid = $3 AND recipient = $4 AND direction = 'OUTGOING' AND protocol = 'TEXT'
+               AND department_uuid IN (SELECT uuid FROM departments
+                                       WHERE text_sender_number = $1 AND dealer_uuid = $2)
+             ORDER BY created_at DESC, uuid DESC LIMIT 1",
+        )
+        .bind(sender.as_str())
+        .bind(dealer)
+        .bind(customer)
+        .bind(phone.as_str())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
 }
 
 /// Writes one accepted message, its job, key and thread in a transaction of its own.

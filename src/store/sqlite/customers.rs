@@ -134,11 +134,11 @@ impl CustomerStore for SqliteStore {
             r"SELECT uuid, dealer_uuid, first_name, last_name, company, customer_key
               FROM customers c
               WHERE c.dealer_uuid = $1 AND (
-                  c.customer_key = $2
-                  OR c.first_name LIKE $3 ESCAPE '\'
-                  OR c.last_name LIKE $3 ESCAPE '\'
-                  OR (COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) LIKE $3 ESCAPE '\'
-                  OR c.company LIKE $3 ESCAPE '\'
+                  ($2 <> '' AND (c.customer_key = $2
+                      OR c.first_name LIKE $3 ESCAPE '\'
+                      OR c.last_name LIKE $3 ESCAPE '\'
+                      OR (COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) LIKE $3 ESCAPE '\'
+                      OR c.company LIKE $3 ESCAPE '\'))
                   OR EXISTS (SELECT 1 FROM customer_phones p WHERE p.customer_uuid = c.uuid AND p.phone_number = $4)
                   OR EXISTS (SELECT 1 FROM customer_emails e WHERE e.customer_uuid = c.uuid AND e.email_address = $5))
               ORDER BY c.last_name, c.first_name, c.uuid

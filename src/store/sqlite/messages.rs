@@ -626,6 +626,30 @@ impl MessageStore for SqliteStore {
         .await?;
         rows.iter().map(department_from_row).collect()
     }
+
+    async fn last_to_text(
+        &self,
+        sender: &PhoneNumber,
+        dealer: Uuid,
+        customer: Uuid,
+        phone: &PhoneNumber,
+    ) -> StoreResult<Option<Uuid>> {
+        // The thread index (department, customer, time) finds each department's newest.
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT department_uuid FROM messages
+             WHERE customer_uuid = $3 AND recipient = $4 AND direction = 'OUTGOING' AND protocol = 'TEXT'
+               AND department_uuid IN (SELECT uuid FROM departments
+                                       WHERE text_sender_number = $1 AND dealer_uuid = $2)
+             ORDER BY created_at DESC, uuid DESC LIMIT 1",
+        )
+        .bind(sender.as_str())
+        .bind(dealer.to_string())
+        .bind(customer.to_string())
+        .bind(phone.as_str())
+        .fetch_optional(&self.reader)
+        .await?;
+        found.as_deref().map(parse_uuid).transpose()
+    }
 }
 
 /// Writes one accepted message with its job, idempotency key and thread owner inside the

@@ -1,0 +1,19 @@
+-- Which dealer texts from each sender number. Opt state is kept per dealer, so a number two
+-- dealers text from would let a customer's STOP reach one of them only: a number belongs to
+-- one dealer (the primary key), and any number of that dealer's departments may share it.
+-- Kept by the store in the same transaction as the department's textSenderNumber.
+CREATE TABLE sender_numbers (
+    number       text PRIMARY KEY,  -- E.164
+    dealer_uuid  uuid NOT NULL REFERENCES dealers(uuid)
+);
+
+-- Numbers already in use belong to the dealer of the oldest department texting from each.
+-- A database from before this rule may hold a number used by several dealers: nothing is
+-- changed or refused here; those departments keep their number (an update that leaves it as
+-- it is stays allowed), but no department can take such a number anew unless it is of the
+-- owning dealer, and inbound STOP/START to it apply to every dealer texting from it.
+INSERT INTO sender_numbers (number, dealer_uuid)
+SELECT DISTINCT ON (text_sender_number) text_sender_number, dealer_uuid
+FROM departments
+WHERE text_sender_number IS NOT NULL
+ORDER BY text_sender_number, created_at, uuid;
