@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Integrator;
 use super::customer_body::{CustomerEnvelope, CustomerView};
 use super::error::{ApiError, ApiResult, Reply};
-use super::extract::{ApiBytes, ApiPath, ApiQuery, parse_json, path_uuid};
+use super::extract::{ApiBody, ApiPath, ApiQuery, path_uuid};
 use super::lookup::{dealer_customer, invalid_customer_404};
 use super::state::AppState;
 use crate::domain::credential::Scope;
@@ -30,13 +30,13 @@ pub async fn save(
     auth: Integrator,
     State(state): State<AppState>,
     ApiPath(department): ApiPath<String>,
-    ApiBytes(body): ApiBytes,
+    body: ApiBody,
 ) -> ApiResult<CustomerReply> {
     let department = auth
         .department(&state, &department, Scope::CustomerUpdate)
         .await?;
     // Parsed only once the grant is checked: a stranger learns nothing from validation.
-    let body = parse_json::<CustomerEnvelope>(&body)?.customer;
+    let body = body.json::<CustomerEnvelope>().await?.customer;
     let base = match body.uuid {
         Some(uuid) => Some(
             state
@@ -88,11 +88,12 @@ pub async fn search(
     auth: Integrator,
     State(state): State<AppState>,
     ApiPath(department): ApiPath<String>,
-    ApiQuery(params): ApiQuery<SearchParams>,
+    params: Result<ApiQuery<SearchParams>, ApiError>,
 ) -> ApiResult<SearchReply> {
     let department = auth
         .department(&state, &department, Scope::CustomerSearch)
         .await?;
+    let ApiQuery(params) = params?;
     let term = params
         .search_term
         .as_deref()

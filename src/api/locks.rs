@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::auth::Integrator;
 use super::error::{ApiError, ApiResult, Reply};
-use super::extract::{ApiBytes, ApiPath, parse_json};
+use super::extract::{ApiBody, ApiPath, parse_json};
 use super::lookup::{department_user, required_customer};
 use super::state::AppState;
 use crate::domain::codes;
@@ -70,11 +70,12 @@ pub async fn lock(
     auth: Integrator,
     State(state): State<AppState>,
     ApiPath((department, user, customer)): ApiPath<(String, String, String)>,
-    ApiBytes(body): ApiBytes,
+    body: ApiBody,
 ) -> ApiResult<LockReply> {
     let department = auth
         .department(&state, &department, Scope::CustomerUpdate)
         .await?;
+    let body = body.bytes().await?;
     let body: LockBody = if body.iter().all(u8::is_ascii_whitespace) {
         LockBody::default()
     } else {

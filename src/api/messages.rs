@@ -189,11 +189,12 @@ pub async fn thread(
     auth: Integrator,
     State(state): State<AppState>,
     ApiPath((department, customer)): ApiPath<(String, String)>,
-    ApiQuery(params): ApiQuery<ThreadParams>,
+    params: Result<ApiQuery<ThreadParams>, ApiError>,
 ) -> ApiResult<ThreadReply> {
     let department = auth
         .department(&state, &department, Scope::MessageRead)
         .await?;
+    let ApiQuery(params) = params?;
     let customer = dealer_customer(&state, &department, &customer)
         .await?
         .ok_or_else(|| invalid_customer_404(None))?;

@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::auth::Integrator;
 use super::error::{ApiError, ApiResult, ErrorItem, Reply};
-use super::extract::{ApiBytes, ApiPath, parse_json};
+use super::extract::{ApiBody, ApiPath};
 use super::state::AppState;
 use crate::delivery::own_messages;
 use crate::domain::codes;
@@ -167,12 +167,12 @@ pub async fn update(
     auth: Integrator,
     State(state): State<AppState>,
     ApiPath(department): ApiPath<String>,
-    ApiBytes(body): ApiBytes,
+    body: ApiBody,
 ) -> ApiResult<UpdateReply> {
     let department = auth
         .department(&state, &department, Scope::OptoutStatusUpdate)
         .await?;
-    let body: UpdateBody = parse_json(&body)?;
+    let body: UpdateBody = body.json().await?;
     if body.event == OptEvent::DmsImport {
         return Err(ApiError::invalid_request(
             "event: DMS_IMPORT is recorded by imports only",

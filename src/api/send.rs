@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::auth::Integrator;
 use super::context;
 use super::error::{ApiError, ErrorItem};
-use super::extract::{ApiBytes, ApiPath, path_uuid};
+use super::extract::{ApiBody, ApiPath, path_uuid, refuse_nul};
 use super::state::AppState;
 use crate::delivery::Mode;
 use crate::domain::codes;
@@ -38,7 +38,7 @@ pub async fn send(
     State(state): State<AppState>,
     ApiPath((department, user, customer)): ApiPath<(String, String, String)>,
     headers: HeaderMap,
-    ApiBytes(body): ApiBytes,
+    body: ApiBody,
 ) -> Result<Response, ApiError> {
     let started = std::time::Instant::now();
     // 1. Credentials (the extractor) and grant.
@@ -46,7 +46,9 @@ pub async fn send(
         .department(&state, &department, Scope::MessageCreate)
         .await?;
     let idempotency_key = idempotency_key(&headers)?;
-    // 2. The request itself, every problem at once.
+    // 2. The request itself, every problem at once; its body is read only now.
+    let body = body.bytes().await?;
+    refuse_nul(&body)?;
     let request = send_request::parse(&body).map_err(|problems| {
         ApiError::from_items(
             StatusCode::BAD_REQUEST,

@@ -21,7 +21,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::api::error::ApiError;
-use crate::api::extract::{ApiBytes, parse_json};
+use crate::api::extract::ApiBody;
 use crate::api::state::AppState;
 use crate::domain::EmailAddress;
 use crate::domain::codes;
@@ -85,10 +85,11 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiBytes(body): ApiBytes,
+    body: ApiBody,
 ) -> Result<StatusCode, ApiError> {
     authorized(&state, &headers)?;
-    let event: Event = parse_json(&body)?;
+    // Read only once the caller is known to be Postmark.
+    let event: Event = body.json().await?;
     let message = find_message(&state, &event).await?;
     let Some(message) = message else {
         tracing::info!(record = %event.record_type, "Postmark event for a message Herald does not know");

@@ -1,7 +1,9 @@
 //! `POST /webhooks/twilio/status` (delivery receipts) and `POST /webhooks/twilio/inbound`
 //! (texts from customers). Both are signed by Twilio with the account's auth token over the
 //! URL it was given, `public_base_url` + path + query; anything unsigned or wrongly signed is
-//! `403` and changes nothing.
+//! `403` and changes nothing. The signature is over the form's parameters, so the body is read
+//! (not interpreted) to check it: a request without a signature is refused before that, and
+//! no field is looked at before the signature holds.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -9,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 
 use crate::api::error::ApiError;
-use crate::api::extract::ApiBytes;
+use crate::api::extract::ApiBody;
 use crate::api::state::AppState;
 use crate::delivery::inbound::{self, InboundText};
 use crate::domain::PhoneNumber;
@@ -30,11 +32,11 @@ impl Params {
     }
 }
 
-fn verified(
+async fn verified(
     state: &AppState,
     uri: &Uri,
     headers: &HeaderMap,
-    body: &[u8],
+    body: ApiBody,
 ) -> Result<Params, ApiError> {
     let Some(token) = state
         .settings
@@ -62,7 +64,8 @@ fn verified(
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(refused)?;
-    let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let body = body.bytes().await?;
+    let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let path = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
     let url = format!("{}{path}", state.settings.public_base_url());
     if !twilio_signature::verify(token, &url, &params, signature) {
@@ -78,9 +81,9 @@ pub async fn status(
     State(state): State<AppState>,
     uri: Uri,
     headers: HeaderMap,
-    ApiBytes(body): ApiBytes,
+    body: ApiBody,
 ) -> Result<StatusCode, ApiError> {
-    let params = verified(&state, &uri, &headers, &body)?;
+    let params = verified(&state, &uri, &headers, body).await?;
     let Some(sid) = params.get("MessageSid").or_else(|| params.get("SmsSid")) else {
         return Ok(StatusCode::NO_CONTENT);
     };
@@ -128,9 +131,9 @@ pub async fn inbound(
     State(state): State<AppState>,
     uri: Uri,
     headers: HeaderMap,
-    ApiBytes(body): ApiBytes,
+    body: ApiBody,
 ) -> Result<Response, ApiError> {
-    let params = verified(&state, &uri, &headers, &body)?;
+    let params = verified(&state, &uri, &headers, body).await?;
     let number = |name: &str| params.get(name).and_then(|v| PhoneNumber::parse(v).ok());
     let (Some(from), Some(to)) = (number("From"), number("To")) else {
         tracing::warn!("Twilio inbound text without a usable From or To number; ignored");
