@@ -117,9 +117,14 @@ impl Write for QueueWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let mut queue = self.shared.lock();
         if queue.lines.len() < self.shared.capacity {
+            // The writer waits only on an empty queue, and drains the whole queue each time it
+            // wakes: waking it for every line would cost a wake-up and a write per line.
+            let was_empty = queue.lines.is_empty();
             queue.lines.push_back(buf.to_vec());
             drop(queue);
-            self.shared.ready.notify_one();
+            if was_empty {
+                self.shared.ready.notify_one();
+            }
         } else {
             queue.dropped += 1;
         }
