@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::{self, Deliverer};
 use crate::providers::Providers;
+use crate::server;
 use crate::store::{self, CachedStore, Store, Wakeups};
 
 pub struct Application {
@@ -21,6 +22,8 @@ pub struct Application {
     state: AppState,
     dispatcher: Dispatcher,
     wakeups: Wakeups,
+    /// `[http] max_connections`, lowered to fit the open-file limit.
+    max_connections: usize,
 }
 
 /// The process-wide metrics recorder (one per process, however many apps a test starts).
@@ -62,6 +65,9 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+        let descriptors = server::limits::raise_descriptor_limit();
+        let max_connections =
+            server::limits::connection_cap(settings.http.max_connections, descriptors);
         let settings = Arc::new(settings);
         // Directory rows are served from memory from here on (src/store/cached).
         let store: Arc<dyn Store> = Arc::new(CachedStore::new(store));
@@ -100,6 +106,7 @@ impl Application {
             state,
             dispatcher,
             wakeups,
+            max_connections,
         })
     }
 
@@ -137,13 +144,27 @@ impl Application {
         let (wakeups, stop) = (self.wakeups.clone(), shutdown.clone());
         let relay = tokio::spawn(async move { store.relay_wakeups(wakeups, stop).await });
         let router = api::router(state);
-        crate::startup::announce(&self.state.settings, self.listener.local_addr()?);
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await;
+        let http = &self.state.settings.http;
+        let timeouts = server::Timeouts {
+            header_read: std::time::Duration::from_secs(http.header_read_timeout_seconds),
+            idle: std::time::Duration::from_secs(http.idle_timeout_seconds),
+        };
+        crate::startup::announce(
+            &self.state.settings,
+            self.listener.local_addr()?,
+            self.max_connections,
+        );
+        server::serve(
+            self.listener,
+            router,
+            timeouts,
+            self.max_connections,
+            shutdown.clone(),
+        )
+        .await;
         shutdown.cancel();
         let _ = tokio::join!(workers, dispatchers, relay);
         tracing::info!("herald stopped");
-        Ok(served?)
+        Ok(())
     }
 }

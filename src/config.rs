@@ -52,6 +52,14 @@ pub struct HttpSettings {
     pub body_limit_bytes: usize,
     /// A request still running after this long is answered `503`.
     pub request_timeout_seconds: u64,
+    /// A request's line and headers must arrive within this long of the connection opening
+    /// (or of its first byte, on a kept-alive connection); else the connection is closed.
+    pub header_read_timeout_seconds: u64,
+    /// A kept-alive connection with no request for this long is closed.
+    pub idle_timeout_seconds: u64,
+    /// At most this many connections are served at once (lowered at start to fit the file
+    /// descriptor limit); one more is answered `503` and closed at once.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,6 +214,9 @@ log_format = "text"
 [http]
 body_limit_bytes = 262144
 request_timeout_seconds = 30
+header_read_timeout_seconds = 10
+idle_timeout_seconds = 60
+max_connections = 10000
 
 [text]
 provider = "outbox"
@@ -297,7 +308,12 @@ impl Settings {
                 "delivery.lease_seconds must be at least 2".into(),
             ));
         }
-        if self.http.body_limit_bytes == 0 || self.http.request_timeout_seconds == 0 {
+        if self.http.body_limit_bytes == 0
+            || self.http.request_timeout_seconds == 0
+            || self.http.header_read_timeout_seconds == 0
+            || self.http.idle_timeout_seconds == 0
+            || self.http.max_connections == 0
+        {
             return Err(ConfigError("http limits must be greater than zero".into()));
         }
         if self.text.provider == TextProviderKind::Twilio

@@ -1,7 +1,8 @@
 //! Herald: a self-hosted dealership Communications API.
 //!
-//! A request enters at [`api`], is judged by [`domain`], and is kept by [`store`].
-//! [`app`] wires them into one process; [`config`] says how it is set up.
+//! A connection enters at [`server`], its requests at [`api`]; they are judged by [`domain`]
+//! and kept by [`store`]. [`app`] wires them into one process; [`config`] says how it is set
+//! up.
 
 pub mod api;
 pub mod app;
@@ -12,6 +13,7 @@ pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod providers;
+pub mod server;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

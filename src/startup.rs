@@ -7,7 +7,7 @@ use std::str::FromStr;
 use crate::config::{Backend, DatabaseUrl, EmailProviderKind, Settings, TextProviderKind};
 
 /// Logs the start-up line (the event "herald listening") and the outbox warnings.
-pub fn announce(settings: &Settings, address: SocketAddr) {
+pub fn announce(settings: &Settings, address: SocketAddr, max_connections: usize) {
     let text = match settings.text.provider {
         TextProviderKind::Twilio => "twilio",
         TextProviderKind::Outbox => "outbox",
@@ -26,6 +26,7 @@ pub fn announce(settings: &Settings, address: SocketAddr) {
         admin_api = if settings.admin_token().is_some() { "on" } else { "off" },
         delivery_workers = settings.delivery.workers,
         callback_workers = settings.callbacks.workers,
+        max_connections,
         "herald listening"
     );
     for (protocol, provider, key) in [

@@ -253,6 +253,20 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The seed's error body for an answer written below the router (a connection over the cap,
+/// a request line or headers too large to parse), with the fresh request UUID it carries.
+pub fn standalone_error_body(code: &str, description: &str) -> (Uuid, Vec<u8>) {
+    let id = Uuid::new_v4();
+    let errors = [ErrorItem::new(code, description)];
+    let body = ErrorBody {
+        request_uuid: id.to_string(),
+        errors: &errors,
+        warnings: &[],
+    };
+    // Serializing strings and a fixed struct cannot fail.
+    (id, serde_json::to_vec(&body).unwrap_or_default())
+}
+
 /// A successful answer: the endpoint's fields plus the common envelope.
 #[derive(Serialize)]
 pub struct Reply<T: Serialize> {

@@ -43,6 +43,8 @@ pub const INSUFFICIENT_SCOPE: &str = "INSUFFICIENT_SCOPE";
 pub const INVALID_REQUEST: &str = "INVALID_REQUEST";
 pub const REQUEST_TOO_LARGE: &str = "REQUEST_TOO_LARGE";
 pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
+/// Herald is serving its maximum of connections (`[http] max_connections`).
+pub const TOO_MANY_CONNECTIONS: &str = "TOO_MANY_CONNECTIONS";
 pub const NOT_FOUND: &str = "NOT_FOUND";
 pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
 pub const ADMIN_API_DISABLED: &str = "ADMIN_API_DISABLED";
