@@ -12,6 +12,7 @@ mod docs;
 pub mod error;
 mod extract;
 mod health;
+mod http_metrics;
 mod locks;
 mod lookup;
 mod messages;
@@ -87,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(context::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(from_fn_with_state(timeout, context::request_context))
+        .layer(http_metrics::HttpMetricsLayer)
         .with_state(state)
 }
 

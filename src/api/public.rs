@@ -40,7 +40,7 @@ pub async fn department_vcard(
     Ok(response)
 }
 
-/// `GET /metrics`: accept path, queue depth, attempt and callback outcomes.
+/// `GET /metrics`: every series `src/observability.rs` names, in Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut response = state.metrics.render().into_response();
     response.headers_mut().insert(

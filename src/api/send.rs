@@ -27,6 +27,7 @@ use crate::domain::message::{
 use crate::domain::report::MessageReport;
 use crate::domain::send_request;
 use crate::domain::{EmailAddress, PhoneNumber};
+use crate::observability;
 use crate::store::{
     AcceptOutcome, ClaimedJob, IdempotencyClaim, Lease, NewJob, StoredResponse, ThreadOwner,
 };
@@ -208,7 +209,7 @@ pub async fn send(
         }
         AcceptOutcome::Accepted => {}
     }
-    metrics::counter!("herald_messages_accepted_total",
+    metrics::counter!(observability::MESSAGES_ACCEPTED,
         "protocol" => request.protocol.as_str(), "mode" => if inline { "sync" } else { "async" })
     .increment(1);
 
@@ -216,7 +217,8 @@ pub async fn send(
         if job.is_some() {
             state.delivery_wake.notify_one();
         }
-        metrics::histogram!("herald_accept_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!(observability::ACCEPT_SECONDS, "mode" => "async")
+            .record(started.elapsed().as_secs_f64());
         return Ok(report_response(StatusCode::OK, &accepted_report));
     }
 
@@ -260,6 +262,8 @@ pub async fn send(
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
     }
+    metrics::histogram!(observability::ACCEPT_SECONDS, "mode" => "sync")
+        .record(started.elapsed().as_secs_f64());
     Ok(response)
 }
 

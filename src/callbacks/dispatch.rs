@@ -187,7 +187,7 @@ impl Dispatcher {
             CallbackResult::Retry { .. } => "retry",
             CallbackResult::Failed { .. } => "failed",
         };
-        metrics::counter!("herald_callback_attempts_total", "outcome" => label).increment(1);
+        metrics::counter!(crate::observability::CALLBACK_ATTEMPTS, "outcome" => label).increment(1);
         match &result {
             CallbackResult::Delivered { .. } => tracing::info!(outcome = label, "callback attempt"),
             // A refused address, a timeout, the receiver's status: the reason is the detail.

@@ -20,6 +20,7 @@ use crate::domain::optout::{OptEvent, OptSource, OptState};
 use crate::domain::policy::{Decision, DeliveryFacts, decide};
 use crate::domain::report::MessageReport;
 use crate::domain::{EmailAddress, PhoneNumber};
+use crate::observability;
 use crate::providers::{Effect, Outgoing, Providers, Receipt, Reconciled, SendOutcome};
 use crate::store::{
     AttemptRecord, ClaimedJob, Doubt, JobNext, MessageUpdate, NewCallback, OptChange, Reservation,
@@ -228,12 +229,15 @@ impl Deliverer {
         // Compared with the provider's own clock when reconciling: the system time, not the
         // injectable one.
         let handed_over_at = OffsetDateTime::now_utc();
+        // The provider call being timed: a wait for the sender's slot is not part of it.
+        let mut call_started = std::time::Instant::now();
         let send = async {
             loop {
                 match provider.send(&outgoing).await {
                     // The client is waiting for this answer: wait for the sender's slot here.
                     SendOutcome::Deferred { wait } if mode == Mode::Inline => {
-                        tokio::time::sleep(wait).await
+                        tokio::time::sleep(wait).await;
+                        call_started = std::time::Instant::now();
                     }
                     outcome => return outcome,
                 }
@@ -246,6 +250,12 @@ impl Deliverer {
                 detail: "the provider did not answer in time".into(),
             },
         };
+        if !matches!(outcome, SendOutcome::Deferred { .. }) {
+            // A deferral never reached the provider: nothing was handed over.
+            metrics::histogram!(observability::HANDOVER_SECONDS,
+                "protocol" => message.protocol.as_str(), "provider" => provider.name())
+            .record(call_started.elapsed().as_secs_f64());
+        }
         if !matches!(
             outcome,
             SendOutcome::Permanent {
@@ -256,7 +266,7 @@ impl Deliverer {
             // Nothing this answer says changes what the recipient's next message may do.
             handover.release();
         }
-        metrics::counter!("herald_delivery_attempts_total",
+        metrics::counter!(observability::DELIVERY_ATTEMPTS,
             "protocol" => message.protocol.as_str(), "outcome" => outcome_label(&outcome))
         .increment(1);
         match outcome {
@@ -272,7 +282,7 @@ impl Deliverer {
                 history.push(attempt(attempt_no, "SUCCESS", None, detail));
                 let update =
                     self.sent_update(&message, &outgoing, provider_message_id, receipt, mode);
-                self.finish(job, update, history, JobNext::Done).await?;
+                self.end(job, &message, update, history).await?;
                 Ok(None)
             }
             SendOutcome::InDoubt { detail } => {
@@ -439,7 +449,7 @@ impl Deliverer {
             history.push(row);
         }
         let verdict = provider.reconcile(outgoing, since).await;
-        metrics::counter!("herald_reconciliations_total",
+        metrics::counter!(observability::RECONCILIATIONS,
             "provider" => provider.name(), "outcome" => reconciled_label(&verdict))
         .increment(1);
         match verdict {
@@ -459,7 +469,7 @@ impl Deliverer {
                 ));
                 let update =
                     self.sent_update(message, outgoing, provider_message_id, receipt, mode);
-                self.finish(job, update, history, JobNext::Done).await?;
+                self.end(job, message, update, history).await?;
                 Ok(Settled::Done)
             }
             Reconciled::NotFound => {
@@ -546,7 +556,7 @@ impl Deliverer {
                     .extend(callback(message, MessageStatus::Expired, Some(error)));
             }
             tracing::info!("message expired waiting for opt-in");
-            self.finish(job, update, history, JobNext::Done).await?;
+            self.end(job, message, update, history).await?;
             return Ok(());
         }
         if message.status != MessageStatus::WaitingForOptin {
@@ -594,8 +604,39 @@ impl Deliverer {
                 .callbacks
                 .extend(callback(message, MessageStatus::Failed, Some(error)));
         }
-        self.finish(job, update, attempts, JobNext::Done).await?;
+        self.end(job, message, update, attempts).await
+    }
+
+    /// Records the step that ends `message`'s delivery (its job done) with `update`, and
+    /// counts the outcome when it is final. Every final status a step records passes here, and
+    /// a step only runs on a message not yet decided (see [`Self::deliver_loaded`]), so a
+    /// message is counted once however many steps, retries or reconciliations it took.
+    async fn end(
+        &self,
+        job: &ClaimedJob,
+        message: &Message,
+        update: MessageUpdate,
+        attempts: Vec<AttemptRecord>,
+    ) -> anyhow::Result<()> {
+        self.record(job, update, attempts, JobNext::Done, Some(message))
+            .await?;
         Ok(())
+    }
+
+    /// `herald_messages_final_total` and the end-to-end latency, for a final `status` just
+    /// recorded (`SENT` is not final: the carrier's receipt ends the message later).
+    fn count_final(&self, message: &Message, status: MessageStatus) {
+        if !status.is_final() {
+            return;
+        }
+        let due =
+            message.created_at + time::Duration::seconds(message.options.delay_seconds as i64);
+        let seconds = (self.clock.now() - due).as_seconds_f64().max(0.0);
+        let (protocol, status) = (message.protocol.as_str(), status.as_str());
+        metrics::counter!(observability::MESSAGES_FINAL, "protocol" => protocol, "status" => status)
+            .increment(1);
+        metrics::histogram!(observability::END_TO_END_SECONDS, "protocol" => protocol, "status" => status)
+            .record(seconds);
     }
 
     async fn finish(
@@ -605,18 +646,38 @@ impl Deliverer {
         attempts: Vec<AttemptRecord>,
         next: JobNext,
     ) -> anyhow::Result<bool> {
+        self.record(job, update, attempts, next, None).await
+    }
+
+    /// Records the step's result; with `ends`, counts the message's outcome before its
+    /// callbacks can go out (a client told of an outcome finds it on /metrics).
+    async fn record(
+        &self,
+        job: &ClaimedJob,
+        update: MessageUpdate,
+        attempts: Vec<AttemptRecord>,
+        next: JobNext,
+        ends: Option<&Message>,
+    ) -> anyhow::Result<bool> {
         let wakes = !update.callbacks.is_empty();
+        let status = update.status;
         let held = self
             .store
             .finish_job(job, update, attempts, next, self.clock.now())
             .await
             .context("recording a delivery step")?;
         if !held {
+            // Nothing was recorded: whoever holds the job now ends it, and counts it.
             tracing::warn!("the job's lease was lost before its result was recorded");
-        } else if wakes {
+            return Ok(false);
+        }
+        if let (Some(message), Some(status)) = (ends, status) {
+            self.count_final(message, status);
+        }
+        if wakes {
             self.callbacks_wake.notify_one();
         }
-        Ok(held)
+        Ok(true)
     }
 
     /// A delivery report: moves the message forward (never back) and calls the client back.
@@ -628,8 +689,12 @@ impl Deliverer {
             .store
             .apply_receipt(message.uuid, status, error, cb, self.clock.now())
             .await?;
-        if moved && wakes {
-            self.callbacks_wake.notify_one();
+        if moved {
+            // The store moves a message only out of a non-final status: once per message.
+            self.count_final(message, status);
+            if wakes {
+                self.callbacks_wake.notify_one();
+            }
         }
         Ok(moved)
     }

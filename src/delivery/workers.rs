@@ -139,7 +139,7 @@ async fn report_queue_depth(store: Arc<dyn Store>, shutdown: CancellationToken) 
             _ = every.tick() => {}
         }
         if let Ok(depth) = store.queue_depth().await {
-            metrics::gauge!("herald_delivery_queue_depth").set(depth as f64);
+            metrics::gauge!(crate::observability::QUEUE_DEPTH).set(depth as f64);
         }
     }
 }

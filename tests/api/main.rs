@@ -24,6 +24,7 @@ mod docs;
 mod foundation_smoke;
 mod in_doubt;
 mod locks_and_associates;
+mod metrics;
 mod nodes;
 mod one_recipient;
 mod optout;

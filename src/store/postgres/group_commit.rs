@@ -31,7 +31,7 @@ pub(super) fn start(pool: PgPool) -> GroupCommit {
         let pool = pool.clone();
         async move {
             commit(&pool, batch).await;
-            metrics::counter!("herald_postgres_group_commits_total").increment(1);
+            metrics::counter!(crate::observability::POSTGRES_GROUP_COMMITS).increment(1);
         }
     })
 }

@@ -34,7 +34,7 @@ pub(super) type GroupCommit = Batcher<Accept, AcceptOutcome>;
 pub(super) fn start(writer: Writer) -> GroupCommit {
     super::runtime::batcher(MAX_BATCH, writer, |writer, batch| async move {
         commit(&writer, batch).await;
-        metrics::counter!("herald_sqlite_group_commits_total").increment(1);
+        metrics::counter!(crate::observability::SQLITE_GROUP_COMMITS).increment(1);
     })
 }
 

@@ -169,7 +169,7 @@ impl State {
             tracing::error!(error = %e, writes = waiting.len(), "group commit failed");
             self.fault.note(e);
         }
-        metrics::counter!("herald_sqlite_commits_total").increment(1);
+        metrics::counter!(crate::observability::SQLITE_COMMITS).increment(1);
         for w in waiting {
             let _ = w.send(result.clone());
         }
