@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/credentials/{username}", delete(revoke_credential))
         .route("/dealers/{dealer}/customers", post(import_customers))
         .route("/dealers/{dealer}/blacklist", post(add_to_blacklist))
+        .merge(super::admin_read::router())
 }
 
 #[derive(Serialize)]
@@ -46,13 +47,13 @@ fn required_name(name: Option<String>, field: &str) -> Result<String, ApiError> 
     Ok(name)
 }
 
-async fn dealer(state: &AppState, segment: &str) -> Result<Dealer, ApiError> {
+pub(super) async fn dealer(state: &AppState, segment: &str) -> Result<Dealer, ApiError> {
     let not_found = || ApiError::not_found(codes::INVALID_DEALER, "no such dealer");
     let uuid = path_uuid(segment).ok_or_else(not_found)?;
     state.store.dealer(uuid).await?.ok_or_else(not_found)
 }
 
-async fn department(state: &AppState, segment: &str) -> Result<Department, ApiError> {
+pub(super) async fn department(state: &AppState, segment: &str) -> Result<Department, ApiError> {
     let not_found = || ApiError::not_found(codes::INVALID_DEPARTMENT, "no such department");
     let uuid = path_uuid(segment).ok_or_else(not_found)?;
     state.store.department(uuid).await?.ok_or_else(not_found)

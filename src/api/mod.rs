@@ -2,6 +2,7 @@
 //! one mapping from errors to responses.
 
 mod admin;
+mod admin_read;
 mod associates;
 mod auth;
 mod context;

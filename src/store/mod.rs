@@ -17,6 +17,7 @@ use crate::domain::directory::{Dealer, Department, User};
 use crate::domain::optout::{OptEvent, OptSource, OptStatus};
 use crate::domain::{EmailAddress, PhoneNumber};
 
+pub mod admin_reads;
 pub mod backup;
 mod batcher;
 mod cached;
@@ -26,6 +27,7 @@ pub mod postgres;
 mod queued;
 pub mod sqlite;
 
+pub use admin_reads::AdminReadStore;
 pub use cached::CachedStore;
 pub use messages::*;
 
@@ -130,7 +132,13 @@ pub struct CustomerQuery {
 
 /// Everything Herald keeps. Split by subject so each backend implements it file by file.
 pub trait Store:
-    Lifecycle + DirectoryStore + CredentialStore + CustomerStore + ComplianceStore + MessageStore
+    Lifecycle
+    + DirectoryStore
+    + CredentialStore
+    + CustomerStore
+    + ComplianceStore
+    + MessageStore
+    + AdminReadStore
 {
 }
 impl<T> Store for T where
@@ -140,6 +148,7 @@ impl<T> Store for T where
         + CustomerStore
         + ComplianceStore
         + MessageStore
+        + AdminReadStore
 {
 }
 

@@ -228,7 +228,7 @@ async fn a_wrong_method_is_refused_in_the_common_shape() {
             customer_path(tenant.department, tenant.user),
         ),
         (Method::GET, optout_update_path(tenant.department)),
-        (Method::GET, "/admin/v1/credentials".to_string()),
+        (Method::PUT, "/admin/v1/credentials".to_string()),
         (Method::POST, "/healthz".to_string()),
     ] {
         // Act

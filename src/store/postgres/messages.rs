@@ -26,7 +26,7 @@ const FINAL_STATUSES: &str = "('DELIVERED', 'UNDELIVERED', 'FAILED', 'EXPIRED')"
 
 pub(super) const MESSAGE_COLUMNS: &str = "uuid, dealer_uuid, department_uuid, customer_uuid, user_uuid, credential, direction, protocol, purpose, is_manual, body, subject, recipient, cc, bcc, options, override_optout, callback_url, callback_metadata, request_uuid, status, error_code, error_description, warnings, provider_message_id, composed_body, sender, created_at, updated_at";
 
-fn message_from_row(r: &PgRow) -> StoreResult<Message> {
+pub(super) fn message_from_row(r: &PgRow) -> StoreResult<Message> {
     let direction: String = r.try_get("direction")?;
     let protocol: String = r.try_get("protocol")?;
     let purpose: String = r.try_get("purpose")?;

@@ -37,7 +37,7 @@ fn opt_uuid(value: Option<String>) -> StoreResult<Option<Uuid>> {
     value.as_deref().map(parse_uuid).transpose()
 }
 
-fn message_from_row(r: &SqliteRow) -> StoreResult<Message> {
+pub(super) fn message_from_row(r: &SqliteRow) -> StoreResult<Message> {
     let direction: String = r.get("direction");
     let protocol: String = r.get("protocol");
     let purpose: String = r.get("purpose");

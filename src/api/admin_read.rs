@@ -1,0 +1,507 @@
+//! The operator reads back what Herald holds (SPEC 8, admin read API): dealers, a department
+//! with its settings and users, credentials (never a secret), the message log and one message
+//! with its attempts and callbacks. Every list answers `{items, nextPageToken}`, paged by
+//! `pageSize` (1..200, default 50) and an opaque `pageToken` naming the last row given, so
+//! rows written between two pages neither repeat nor push others out of the walk.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use super::admin::{dealer, department};
+use super::auth::Admin;
+use super::error::{ApiError, ApiResult, Reply};
+use super::extract::{ApiPath, ApiQuery, path_uuid};
+use super::messages::{AttemptView, CallbackView, MessageView};
+use super::state::AppState;
+use crate::domain::codes;
+use crate::domain::credential::Grant;
+use crate::domain::directory::{Department, DepartmentSettings, User};
+use crate::domain::message::{Message, MessageStatus, Protocol};
+use crate::store::admin_reads::{CredentialEntry, Cursor, DealerEntry, MessageFilter};
+
+/// The read routes, merged into the admin router (`/admin/v1`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dealers", get(list_dealers))
+        .route("/dealers/{dealer}", get(show_dealer))
+        .route("/departments/{department}", get(show_department))
+        .route("/credentials", get(list_credentials))
+        .route("/messages", get(list_messages))
+        .route("/messages/{message}", get(show_message))
+}
+
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// A query parameter given with a value: `?status=` is the same as no `status`.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn page_size(raw: &Option<String>) -> Result<u32, ApiError> {
+    match given(raw) {
+        None => Ok(DEFAULT_PAGE),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| ApiError::invalid_request("pageSize: a whole number from 1 to 200")),
+    }
+}
+
+/// Which list a token belongs to, so a token of one list is refused by another.
+#[derive(Clone, Copy)]
+enum List {
+    Dealers,
+    Credentials,
+    Messages,
+}
+
+impl List {
+    fn tag(self) -> &'static str {
+        match self {
+            List::Dealers => "d1",
+            List::Credentials => "c1",
+            List::Messages => "m1",
+        }
+    }
+}
+
+/// The opaque token of a position: `tag:milliseconds:key`, base64url. Opaque so clients do
+/// not build their own, and tagged so it can change shape later.
+fn encode_token(list: List, at: OffsetDateTime, key: &str) -> String {
+    let ms = at.unix_timestamp_nanos() / 1_000_000;
+    URL_SAFE_NO_PAD.encode(format!("{}:{ms}:{key}", list.tag()))
+}
+
+fn decode_token(list: List, raw: &Option<String>) -> Result<Option<Cursor<String>>, ApiError> {
+    let Some(token) = given(raw) else {
+        return Ok(None);
+    };
+    let garbled = || ApiError::invalid_request("pageToken: not a token this list gave");
+    let text = URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(garbled)?;
+    let mut parts = text.splitn(3, ':');
+    let (Some(tag), Some(ms), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(garbled());
+    };
+    if tag != list.tag() || key.is_empty() {
+        return Err(garbled());
+    }
+    let at = ms
+        .parse::<i64>()
+        .ok()
+        .and_then(|ms| i128::from(ms).checked_mul(1_000_000))
+        .and_then(|ns| OffsetDateTime::from_unix_timestamp_nanos(ns).ok())
+        .ok_or_else(garbled)?;
+    Ok(Some(Cursor {
+        at,
+        key: key.to_string(),
+    }))
+}
+
+fn decode_uuid_token(list: List, raw: &Option<String>) -> Result<Option<Cursor<Uuid>>, ApiError> {
+    decode_token(list, raw)?
+        .map(|c| {
+            Uuid::parse_str(&c.key)
+                .map(|key| Cursor { at: c.at, key })
+                .map_err(|_| ApiError::invalid_request("pageToken: not a token this list gave"))
+        })
+        .transpose()
+}
+
+/// A page of `T`: the store was asked for one row more than `size`, which says whether
+/// another page follows.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T: Serialize> {
+    items: Vec<T>,
+    next_page_token: Option<String>,
+}
+
+fn page<R, T: Serialize>(
+    mut rows: Vec<R>,
+    size: u32,
+    token: impl Fn(&R) -> String,
+    view: impl Fn(R) -> T,
+) -> Page<T> {
+    let more = rows.len() > size as usize;
+    rows.truncate(size as usize);
+    let next_page_token = if more { rows.last().map(token) } else { None };
+    Page {
+        items: rows.into_iter().map(view).collect(),
+        next_page_token,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PageParams {
+    page_size: Option<String>,
+    page_token: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DealerItem {
+    uuid: Uuid,
+    name: String,
+    created_at: String,
+}
+
+/// `GET /admin/v1/dealers`: oldest first.
+async fn list_dealers(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> ApiResult<Page<DealerItem>> {
+    let size = page_size(&params.page_size)?;
+    let after = decode_uuid_token(List::Dealers, &params.page_token)?;
+    let rows = state.store.dealers_page(after.as_ref(), size + 1).await?;
+    Ok(Reply::ok(page(
+        rows,
+        size,
+        |d: &DealerEntry| encode_token(List::Dealers, d.created_at, &d.dealer.uuid.to_string()),
+        |d| DealerItem {
+            uuid: d.dealer.uuid,
+            name: d.dealer.name,
+            created_at: rfc3339(d.created_at),
+        },
+    )))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DepartmentView {
+    uuid: Uuid,
+    dealer_uuid: Uuid,
+    name: String,
+    default_user_uuid: Uuid,
+    settings: DepartmentSettings,
+}
+
+impl From<Department> for DepartmentView {
+    fn from(d: Department) -> Self {
+        Self {
+            uuid: d.uuid,
+            dealer_uuid: d.dealer_uuid,
+            name: d.name,
+            default_user_uuid: d.default_user_uuid,
+            settings: d.settings,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DealerView {
+    uuid: Uuid,
+    name: String,
+    departments: Vec<DepartmentView>,
+}
+
+#[derive(Serialize)]
+pub struct DealerReply {
+    dealer: DealerView,
+}
+
+/// `GET /admin/v1/dealers/{dealerUuid}`: the dealer and all its departments, oldest first.
+async fn show_dealer(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiPath(segment): ApiPath<String>,
+) -> ApiResult<DealerReply> {
+    let dealer = dealer(&state, &segment).await?;
+    let departments = state.store.departments_of(dealer.uuid).await?;
+    Ok(Reply::ok(DealerReply {
+        dealer: DealerView {
+            uuid: dealer.uuid,
+            name: dealer.name,
+            departments: departments.into_iter().map(Into::into).collect(),
+        },
+    }))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    uuid: Uuid,
+    first_name: String,
+    last_name: String,
+    email: Option<String>,
+    can_text: bool,
+    can_email: bool,
+    is_default: bool,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self {
+            uuid: u.uuid,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            email: u.email.map(|e| e.as_str().to_string()),
+            can_text: u.can_text,
+            can_email: u.can_email,
+            is_default: u.is_default,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct DepartmentWithUsers {
+    #[serde(flatten)]
+    department: DepartmentView,
+    users: Vec<UserView>,
+}
+
+#[derive(Serialize)]
+pub struct DepartmentReply {
+    department: DepartmentWithUsers,
+}
+
+/// `GET /admin/v1/departments/{uuid}`: its settings and its users, oldest first.
+async fn show_department(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiPath(segment): ApiPath<String>,
+) -> ApiResult<DepartmentReply> {
+    let department = department(&state, &segment).await?;
+    let users = state.store.users_of(department.uuid).await?;
+    Ok(Reply::ok(DepartmentReply {
+        department: DepartmentWithUsers {
+            department: department.into(),
+            users: users.into_iter().map(Into::into).collect(),
+        },
+    }))
+}
+
+/// A credential as the operator sees it. There is deliberately no field for the password
+/// hash or the webhook secret: neither can reach this answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialItem {
+    username: String,
+    grants: Vec<Grant>,
+    created_at: String,
+    revoked_at: Option<String>,
+    last_used_at: Option<String>,
+}
+
+impl From<CredentialEntry> for CredentialItem {
+    fn from(c: CredentialEntry) -> Self {
+        Self {
+            username: c.username,
+            grants: c.grants,
+            created_at: rfc3339(c.created_at),
+            revoked_at: c.revoked_at.map(rfc3339),
+            last_used_at: c.last_used_at.map(rfc3339),
+        }
+    }
+}
+
+/// `GET /admin/v1/credentials`: oldest first, revoked ones included (with `revokedAt`).
+async fn list_credentials(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> ApiResult<Page<CredentialItem>> {
+    let size = page_size(&params.page_size)?;
+    let after = decode_token(List::Credentials, &params.page_token)?;
+    let rows = state
+        .store
+        .credentials_page(after.as_ref(), size + 1)
+        .await?;
+    Ok(Reply::ok(page(
+        rows,
+        size,
+        |c: &CredentialEntry| encode_token(List::Credentials, c.created_at, &c.username),
+        CredentialItem::from,
+    )))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MessageParams {
+    page_size: Option<String>,
+    page_token: Option<String>,
+    status: Option<String>,
+    protocol: Option<String>,
+    dealer_uuid: Option<String>,
+    department_uuid: Option<String>,
+    customer_uuid: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+fn query_uuid(raw: &Option<String>, name: &str) -> Result<Option<Uuid>, ApiError> {
+    given(raw)
+        .map(|v| {
+            Uuid::parse_str(v).map_err(|_| ApiError::invalid_request(format!("{name}: not a UUID")))
+        })
+        .transpose()
+}
+
+fn query_time(raw: &Option<String>, name: &str) -> Result<Option<OffsetDateTime>, ApiError> {
+    given(raw)
+        .map(|v| {
+            OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
+                ApiError::invalid_request(format!(
+                    "{name}: an RFC 3339 time such as 2026-12-01T00:00:00Z"
+                ))
+            })
+        })
+        .transpose()
+}
+
+impl MessageParams {
+    fn filter(&self) -> Result<MessageFilter, ApiError> {
+        let status = given(&self.status)
+            .map(|s| {
+                MessageStatus::parse(s).ok_or_else(|| {
+                    ApiError::invalid_request(format!("status: {s:?} is not a message status"))
+                })
+            })
+            .transpose()?;
+        let protocol = given(&self.protocol)
+            .map(|p| {
+                Protocol::parse(p).ok_or_else(|| {
+                    ApiError::invalid_request(format!("protocol: {p:?} is not TEXT or EMAIL"))
+                })
+            })
+            .transpose()?;
+        Ok(MessageFilter {
+            status,
+            protocol,
+            dealer: query_uuid(&self.dealer_uuid, "dealerUuid")?,
+            department: query_uuid(&self.department_uuid, "departmentUuid")?,
+            customer: query_uuid(&self.customer_uuid, "customerUuid")?,
+            since: query_time(&self.since, "since")?,
+            until: query_time(&self.until, "until")?,
+        })
+    }
+}
+
+/// A message of the log: the status endpoint's view, with the dealer it belongs to.
+#[derive(Serialize)]
+pub struct MessageItem {
+    #[serde(rename = "dealerUUID")]
+    dealer_uuid: Uuid,
+    #[serde(flatten)]
+    message: MessageView,
+}
+
+impl From<Message> for MessageItem {
+    fn from(m: Message) -> Self {
+        Self {
+            dealer_uuid: m.dealer_uuid,
+            message: m.into(),
+        }
+    }
+}
+
+/// `GET /admin/v1/messages`: every tenant's messages, newest first, filtered.
+async fn list_messages(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<MessageParams>,
+) -> ApiResult<Page<MessageItem>> {
+    let size = page_size(&params.page_size)?;
+    let before = decode_uuid_token(List::Messages, &params.page_token)?;
+    let filter = params.filter()?;
+    let rows = state
+        .store
+        .messages_page(&filter, before.as_ref(), size + 1)
+        .await?;
+    Ok(Reply::ok(page(
+        rows,
+        size,
+        |m: &Message| encode_token(List::Messages, m.created_at, &m.uuid.to_string()),
+        MessageItem::from,
+    )))
+}
+
+#[derive(Serialize)]
+pub struct MessageReply {
+    message: MessageItem,
+    attempts: Vec<AttemptView>,
+    callbacks: Vec<CallbackView>,
+}
+
+/// `GET /admin/v1/messages/{messageUuid}`: the message, its attempts and its callbacks.
+async fn show_message(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiPath(segment): ApiPath<String>,
+) -> ApiResult<MessageReply> {
+    let not_found = || ApiError::not_found(codes::NOT_FOUND, "no such message");
+    let uuid = path_uuid(&segment).ok_or_else(not_found)?;
+    let message = state.store.message(uuid).await?.ok_or_else(not_found)?;
+    let attempts = state.store.attempts(uuid).await?;
+    let callbacks = state.store.callbacks(uuid).await?;
+    Ok(Reply::ok(MessageReply {
+        message: message.into(),
+        attempts: attempts.into_iter().map(Into::into).collect(),
+        callbacks: callbacks.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_reads_back_as_the_position_it_names() {
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let token = encode_token(List::Credentials, at, "user:with:colons");
+        let cursor = decode_token(List::Credentials, &Some(token))
+            .unwrap()
+            .unwrap();
+        assert_eq!(cursor.at, at);
+        assert_eq!(cursor.key, "user:with:colons");
+    }
+
+    #[test]
+    fn garbled_or_foreign_tokens_are_refused() {
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let dealers = encode_token(List::Dealers, at, &Uuid::nil().to_string());
+        assert!(decode_uuid_token(List::Messages, &Some(dealers)).is_err());
+        let encoded = [
+            "m1:",
+            "m1:x:y",
+            "m1:1:not-a-uuid",
+            "m1:99999999999999999999:x",
+            "m1:1",
+        ]
+        .map(|t| URL_SAFE_NO_PAD.encode(t));
+        for bad in encoded
+            .iter()
+            .map(String::as_str)
+            .chain(["!!", "%%", "bTE6"])
+        {
+            assert!(
+                decode_uuid_token(List::Messages, &Some(bad.into())).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(
+            decode_token(List::Messages, &Some(String::new()))
+                .unwrap()
+                .is_none()
+        );
+    }
+}
