@@ -4,21 +4,19 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::directory::department_from_row;
+use super::directory::{department_from_row, user_from_row};
 use super::messages::{MESSAGE_COLUMNS, message_from_row};
 use super::{PgStore, at, corrupt};
-use crate::domain::EmailAddress;
 use crate::domain::credential::{Grant, Level, Scope};
 use crate::domain::directory::{Dealer, Department, User};
 use crate::domain::message::Message;
+use crate::store::StoreResult;
 use crate::store::admin_reads::{
     AdminReadStore, Conditions, CredentialEntry, Cursor, DealerEntry, MessageFilter,
 };
-use crate::store::{StoreError, StoreResult};
 
 /// A value bound to one of the message log's optional conditions.
 enum Arg {
@@ -193,20 +191,4 @@ impl AdminReadStore for PgStore {
         let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(message_from_row).collect()
     }
-}
-
-fn user_from_row(r: &PgRow) -> StoreResult<User> {
-    let email: Option<String> = r.try_get("email")?;
-    Ok(User {
-        uuid: r.try_get("uuid")?,
-        department_uuid: r.try_get("department_uuid")?,
-        first_name: r.try_get("first_name")?,
-        last_name: r.try_get("last_name")?,
-        email: email
-            .map(|e| EmailAddress::parse(&e).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .transpose()?,
-        can_text: r.try_get("can_text")?,
-        can_email: r.try_get("can_email")?,
-        is_default: r.try_get("is_default")?,
-    })
 }

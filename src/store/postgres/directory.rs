@@ -122,26 +122,13 @@ impl DirectoryStore for PgStore {
 
     async fn user(&self, uuid: Uuid) -> StoreResult<Option<User>> {
         let row = sqlx::query(
-            "SELECT department_uuid, first_name, last_name, email, can_text, can_email, is_default
+            "SELECT uuid, department_uuid, first_name, last_name, email, can_text, can_email, is_default
              FROM users WHERE uuid = $1",
         )
         .bind(uuid)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(r) = row else { return Ok(None) };
-        let email: Option<String> = r.try_get("email")?;
-        Ok(Some(User {
-            uuid,
-            department_uuid: r.try_get("department_uuid")?,
-            first_name: r.try_get("first_name")?,
-            last_name: r.try_get("last_name")?,
-            email: email
-                .map(|e| EmailAddress::parse(&e).map_err(|e| StoreError::Corrupt(e.to_string())))
-                .transpose()?,
-            can_text: r.try_get("can_text")?,
-            can_email: r.try_get("can_email")?,
-            is_default: r.try_get("is_default")?,
-        }))
+        row.as_ref().map(user_from_row).transpose()
     }
 }
 
@@ -248,5 +235,22 @@ pub(super) fn department_from_row(r: &PgRow) -> StoreResult<Department> {
         name: r.try_get("name")?,
         settings: from_jsonb(r, "settings")?,
         default_user_uuid: r.try_get("default_user_uuid")?,
+    })
+}
+
+/// A `users` row (every column) as a [`User`].
+pub(super) fn user_from_row(r: &PgRow) -> StoreResult<User> {
+    let email: Option<String> = r.try_get("email")?;
+    Ok(User {
+        uuid: r.try_get("uuid")?,
+        department_uuid: r.try_get("department_uuid")?,
+        first_name: r.try_get("first_name")?,
+        last_name: r.try_get("last_name")?,
+        email: email
+            .map(|e| EmailAddress::parse(&e).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()?,
+        can_text: r.try_get("can_text")?,
+        can_email: r.try_get("can_email")?,
+        is_default: r.try_get("is_default")?,
     })
 }

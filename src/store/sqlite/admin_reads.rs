@@ -4,20 +4,18 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
-use super::directory::department_from_row;
+use super::directory::{department_from_row, user_from_row};
 use super::messages::{MESSAGE_COLUMNS, json, message_from_row};
 use super::{SqliteStore, corrupt, from_ms, ms, parse_uuid};
-use crate::domain::EmailAddress;
 use crate::domain::credential::{Grant, Level, Scope};
 use crate::domain::directory::{Dealer, Department, User};
 use crate::domain::message::Message;
+use crate::store::StoreResult;
 use crate::store::admin_reads::{
     AdminReadStore, Conditions, CredentialEntry, Cursor, DealerEntry, MessageFilter,
 };
-use crate::store::{StoreError, StoreResult};
 
 /// A value bound to one of the message log's optional conditions.
 enum Arg {
@@ -183,20 +181,4 @@ impl AdminReadStore for SqliteStore {
         let rows = query.fetch_all(&self.reader).await?;
         rows.iter().map(message_from_row).collect()
     }
-}
-
-fn user_from_row(r: &SqliteRow) -> StoreResult<User> {
-    let email: Option<String> = r.get("email");
-    Ok(User {
-        uuid: parse_uuid(r.get("uuid"))?,
-        department_uuid: parse_uuid(r.get("department_uuid"))?,
-        first_name: r.get("first_name"),
-        last_name: r.get("last_name"),
-        email: email
-            .map(|e| EmailAddress::parse(&e).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .transpose()?,
-        can_text: r.get("can_text"),
-        can_email: r.get("can_email"),
-        is_default: r.get("is_default"),
-    })
 }

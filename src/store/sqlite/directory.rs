@@ -114,26 +114,13 @@ impl DirectoryStore for SqliteStore {
 
     async fn user(&self, uuid: Uuid) -> StoreResult<Option<User>> {
         let row = sqlx::query(
-            "SELECT department_uuid, first_name, last_name, email, can_text, can_email, is_default
+            "SELECT uuid, department_uuid, first_name, last_name, email, can_text, can_email, is_default
              FROM users WHERE uuid = $1",
         )
         .bind(uuid.to_string())
         .fetch_optional(&self.reader)
         .await?;
-        let Some(r) = row else { return Ok(None) };
-        let email: Option<String> = r.get("email");
-        Ok(Some(User {
-            uuid,
-            department_uuid: parse_uuid(r.get("department_uuid"))?,
-            first_name: r.get("first_name"),
-            last_name: r.get("last_name"),
-            email: email
-                .map(|e| EmailAddress::parse(&e).map_err(|e| StoreError::Corrupt(e.to_string())))
-                .transpose()?,
-            can_text: r.get("can_text"),
-            can_email: r.get("can_email"),
-            is_default: r.get("is_default"),
-        }))
+        row.as_ref().map(user_from_row).transpose()
     }
 }
 
@@ -231,5 +218,22 @@ pub(super) fn department_from_row(r: &SqliteRow) -> StoreResult<Department> {
         settings: serde_json::from_str(&settings)
             .map_err(|e| StoreError::Corrupt(format!("department settings: {e}")))?,
         default_user_uuid: parse_uuid(r.get("default_user_uuid"))?,
+    })
+}
+
+/// A `users` row (every column) as a [`User`].
+pub(super) fn user_from_row(r: &SqliteRow) -> StoreResult<User> {
+    let email: Option<String> = r.get("email");
+    Ok(User {
+        uuid: parse_uuid(r.get("uuid"))?,
+        department_uuid: parse_uuid(r.get("department_uuid"))?,
+        first_name: r.get("first_name"),
+        last_name: r.get("last_name"),
+        email: email
+            .map(|e| EmailAddress::parse(&e).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()?,
+        can_text: r.get("can_text"),
+        can_email: r.get("can_email"),
+        is_default: r.get("is_default"),
     })
 }
