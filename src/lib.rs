@@ -9,6 +9,7 @@ pub mod app;
 pub mod callbacks;
 pub mod clock;
 pub mod config;
+mod console;
 pub mod delivery;
 pub mod demo;
 pub mod domain;

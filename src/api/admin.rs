@@ -47,13 +47,13 @@ fn required_name(name: Option<String>, field: &str) -> Result<String, ApiError> 
     Ok(name)
 }
 
-pub(super) async fn dealer(state: &AppState, segment: &str) -> Result<Dealer, ApiError> {
+pub(crate) async fn dealer(state: &AppState, segment: &str) -> Result<Dealer, ApiError> {
     let not_found = || ApiError::not_found(codes::INVALID_DEALER, "no such dealer");
     let uuid = path_uuid(segment).ok_or_else(not_found)?;
     state.store.dealer(uuid).await?.ok_or_else(not_found)
 }
 
-pub(super) async fn department(state: &AppState, segment: &str) -> Result<Department, ApiError> {
+pub(crate) async fn department(state: &AppState, segment: &str) -> Result<Department, ApiError> {
     let not_found = || ApiError::not_found(codes::INVALID_DEPARTMENT, "no such department");
     let uuid = path_uuid(segment).ok_or_else(not_found)?;
     state.store.department(uuid).await?.ok_or_else(not_found)
@@ -238,19 +238,20 @@ pub struct NewCredential {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IssuedView {
-    username: String,
-    password: String,
-    webhook_secret: String,
+    pub(crate) username: String,
+    pub(crate) password: String,
+    pub(crate) webhook_secret: String,
 }
 
-/// Issues a credential. The password is in this answer only; Herald keeps its keyed hash.
-async fn create_credential(
-    _: Admin,
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<NewCredential>,
-) -> ApiResult<IssuedView> {
+/// Issues a credential for `grants` after checking each grant names an existing dealer or
+/// department. The password is in the answer only; Herald keeps its keyed hash. Shared by
+/// the admin API and the console.
+pub(crate) async fn issue_credential(
+    state: &AppState,
+    grants: Vec<Grant>,
+) -> Result<IssuedView, ApiError> {
     let mut problems = Vec::new();
-    for (i, grant) in body.grants.iter().enumerate() {
+    for (i, grant) in grants.iter().enumerate() {
         let exists = match grant.level {
             Level::Dealer => state.store.dealer(grant.uuid).await?.is_some(),
             Level::DealerDepartment => state.store.department(grant.uuid).await?.is_some(),
@@ -272,17 +273,25 @@ async fn create_credential(
             problems,
         ));
     }
-    let issued = IssuedCredential::generate(body.grants);
+    let issued = IssuedCredential::generate(grants);
     state
         .store
         .put_credential(&issued.credential, state.clock.now())
         .await?;
     tracing::info!(username = %issued.credential.username, "credential issued");
-    Ok(Reply::ok(IssuedView {
+    Ok(IssuedView {
         username: issued.credential.username.clone(),
         webhook_secret: issued.credential.webhook_secret.expose().to_string(),
         password: issued.password,
-    }))
+    })
+}
+
+async fn create_credential(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<NewCredential>,
+) -> ApiResult<IssuedView> {
+    Ok(Reply::ok(issue_credential(&state, body.grants).await?))
 }
 
 #[derive(Serialize)]
@@ -290,16 +299,13 @@ pub struct Revoked {
     revoked: bool,
 }
 
-async fn revoke_credential(
-    _: Admin,
-    State(state): State<AppState>,
-    ApiPath(username): ApiPath<String>,
-) -> ApiResult<Revoked> {
+/// Revokes a credential on every node (the cache entry goes too); `404` when unknown.
+pub(crate) async fn revoke(state: &AppState, username: &str) -> Result<(), ApiError> {
     let found = state
         .store
-        .revoke_credential(&username, state.clock.now())
+        .revoke_credential(username, state.clock.now())
         .await?;
-    state.credentials.invalidate(&username);
+    state.credentials.invalidate(username);
     if !found {
         return Err(ApiError::not_found(
             codes::INVALID_CREDENTIALS,
@@ -307,6 +313,15 @@ async fn revoke_credential(
         ));
     }
     tracing::info!(%username, "credential revoked");
+    Ok(())
+}
+
+async fn revoke_credential(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiPath(username): ApiPath<String>,
+) -> ApiResult<Revoked> {
+    revoke(&state, &username).await?;
     Ok(Reply::ok(Revoked { revoked: true }))
 }
 

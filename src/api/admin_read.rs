@@ -25,6 +25,7 @@ use crate::domain::credential::Grant;
 use crate::domain::directory::{Department, DepartmentSettings, User};
 use crate::domain::message::{Message, MessageStatus, Protocol};
 use crate::store::admin_reads::{CredentialEntry, Cursor, DealerEntry, MessageFilter};
+use crate::store::{AttemptRecord, CallbackRecord};
 
 /// The read routes, merged into the admin router (`/admin/v1`).
 pub fn router() -> Router<AppState> {
@@ -124,8 +125,7 @@ fn decode_uuid_token(list: List, raw: &Option<String>) -> Result<Option<Cursor<U
         .transpose()
 }
 
-/// A page of `T`: the store was asked for one row more than `size`, which says whether
-/// another page follows.
+/// A page of `T` as the admin API answers it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T: Serialize> {
@@ -133,26 +133,11 @@ pub struct Page<T: Serialize> {
     next_page_token: Option<String>,
 }
 
-fn page<R, T: Serialize>(
-    mut rows: Vec<R>,
-    size: u32,
-    token: impl Fn(&R) -> String,
-    view: impl Fn(R) -> T,
-) -> Page<T> {
-    let more = rows.len() > size as usize;
-    rows.truncate(size as usize);
-    let next_page_token = if more { rows.last().map(token) } else { None };
-    Page {
-        items: rows.into_iter().map(view).collect(),
-        next_page_token,
-    }
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PageParams {
-    page_size: Option<String>,
-    page_token: Option<String>,
+    pub(crate) page_size: Option<String>,
+    pub(crate) page_token: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -163,25 +148,45 @@ pub struct DealerItem {
     created_at: String,
 }
 
+/// One page of dealers, oldest first, and the next page's token (admin API and console).
+pub(crate) async fn dealer_list(
+    state: &AppState,
+    params: &PageParams,
+) -> Result<(Vec<DealerEntry>, Option<String>), ApiError> {
+    let size = page_size(&params.page_size)?;
+    let after = decode_uuid_token(List::Dealers, &params.page_token)?;
+    let rows = state.store.dealers_page(after.as_ref(), size + 1).await?;
+    Ok(cut(rows, size, |d| {
+        encode_token(List::Dealers, d.created_at, &d.dealer.uuid.to_string())
+    }))
+}
+
+/// Rows asked for one more than `size`: the page, and a token when another page follows.
+fn cut<R>(mut rows: Vec<R>, size: u32, token: impl Fn(&R) -> String) -> (Vec<R>, Option<String>) {
+    let more = rows.len() > size as usize;
+    rows.truncate(size as usize);
+    let next = more.then(|| rows.last().map(&token)).flatten();
+    (rows, next)
+}
+
 /// `GET /admin/v1/dealers`: oldest first.
 async fn list_dealers(
     _: Admin,
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<Page<DealerItem>> {
-    let size = page_size(&params.page_size)?;
-    let after = decode_uuid_token(List::Dealers, &params.page_token)?;
-    let rows = state.store.dealers_page(after.as_ref(), size + 1).await?;
-    Ok(Reply::ok(page(
-        rows,
-        size,
-        |d: &DealerEntry| encode_token(List::Dealers, d.created_at, &d.dealer.uuid.to_string()),
-        |d| DealerItem {
-            uuid: d.dealer.uuid,
-            name: d.dealer.name,
-            created_at: rfc3339(d.created_at),
-        },
-    )))
+    let (rows, next_page_token) = dealer_list(&state, &params).await?;
+    Ok(Reply::ok(Page {
+        items: rows
+            .into_iter()
+            .map(|d| DealerItem {
+                uuid: d.dealer.uuid,
+                name: d.dealer.name,
+                created_at: rfc3339(d.created_at),
+            })
+            .collect(),
+        next_page_token,
+    }))
 }
 
 #[derive(Serialize)]
@@ -314,38 +319,48 @@ impl From<CredentialEntry> for CredentialItem {
     }
 }
 
-/// `GET /admin/v1/credentials`: oldest first, revoked ones included (with `revokedAt`).
-async fn list_credentials(
-    _: Admin,
-    State(state): State<AppState>,
-    ApiQuery(params): ApiQuery<PageParams>,
-) -> ApiResult<Page<CredentialItem>> {
+/// One page of credentials, oldest first, revoked ones included (admin API and console).
+pub(crate) async fn credential_list(
+    state: &AppState,
+    params: &PageParams,
+) -> Result<(Vec<CredentialEntry>, Option<String>), ApiError> {
     let size = page_size(&params.page_size)?;
     let after = decode_token(List::Credentials, &params.page_token)?;
     let rows = state
         .store
         .credentials_page(after.as_ref(), size + 1)
         .await?;
-    Ok(Reply::ok(page(
-        rows,
-        size,
-        |c: &CredentialEntry| encode_token(List::Credentials, c.created_at, &c.username),
-        CredentialItem::from,
-    )))
+    Ok(cut(rows, size, |c| {
+        encode_token(List::Credentials, c.created_at, &c.username)
+    }))
 }
 
-#[derive(Deserialize)]
+/// `GET /admin/v1/credentials`: oldest first, revoked ones included (with `revokedAt`).
+async fn list_credentials(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> ApiResult<Page<CredentialItem>> {
+    let (rows, next_page_token) = credential_list(&state, &params).await?;
+    Ok(Reply::ok(Page {
+        items: rows.into_iter().map(CredentialItem::from).collect(),
+        next_page_token,
+    }))
+}
+
+/// The message log's query, as the admin API and the console's filter form both name it.
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MessageParams {
-    page_size: Option<String>,
-    page_token: Option<String>,
-    status: Option<String>,
-    protocol: Option<String>,
-    dealer_uuid: Option<String>,
-    department_uuid: Option<String>,
-    customer_uuid: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
+    pub(crate) page_size: Option<String>,
+    pub(crate) page_token: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) protocol: Option<String>,
+    pub(crate) dealer_uuid: Option<String>,
+    pub(crate) department_uuid: Option<String>,
+    pub(crate) customer_uuid: Option<String>,
+    pub(crate) since: Option<String>,
+    pub(crate) until: Option<String>,
 }
 
 fn query_uuid(raw: &Option<String>, name: &str) -> Result<Option<Uuid>, ApiError> {
@@ -414,12 +429,12 @@ impl From<Message> for MessageItem {
     }
 }
 
-/// `GET /admin/v1/messages`: every tenant's messages, newest first, filtered.
-async fn list_messages(
-    _: Admin,
-    State(state): State<AppState>,
-    ApiQuery(params): ApiQuery<MessageParams>,
-) -> ApiResult<Page<MessageItem>> {
+/// One page of the message log, newest first, filtered: the rows and the next page's token.
+/// Shared by the admin API and the console (src/console/messages.rs).
+pub(crate) async fn message_log(
+    state: &AppState,
+    params: &MessageParams,
+) -> Result<(Vec<Message>, Option<String>), ApiError> {
     let size = page_size(&params.page_size)?;
     let before = decode_uuid_token(List::Messages, &params.page_token)?;
     let filter = params.filter()?;
@@ -427,12 +442,22 @@ async fn list_messages(
         .store
         .messages_page(&filter, before.as_ref(), size + 1)
         .await?;
-    Ok(Reply::ok(page(
-        rows,
-        size,
-        |m: &Message| encode_token(List::Messages, m.created_at, &m.uuid.to_string()),
-        MessageItem::from,
-    )))
+    Ok(cut(rows, size, |m| {
+        encode_token(List::Messages, m.created_at, &m.uuid.to_string())
+    }))
+}
+
+/// `GET /admin/v1/messages`: every tenant's messages, newest first, filtered.
+async fn list_messages(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<MessageParams>,
+) -> ApiResult<Page<MessageItem>> {
+    let (rows, next_page_token) = message_log(&state, &params).await?;
+    Ok(Reply::ok(Page {
+        items: rows.into_iter().map(MessageItem::from).collect(),
+        next_page_token,
+    }))
 }
 
 #[derive(Serialize)]
@@ -442,17 +467,27 @@ pub struct MessageReply {
     callbacks: Vec<CallbackView>,
 }
 
+/// A message with its attempts and callbacks, or `404`: shared by the admin API and the
+/// console.
+pub(crate) async fn message_detail(
+    state: &AppState,
+    segment: &str,
+) -> Result<(Message, Vec<AttemptRecord>, Vec<CallbackRecord>), ApiError> {
+    let not_found = || ApiError::not_found(codes::NOT_FOUND, "no such message");
+    let uuid = path_uuid(segment).ok_or_else(not_found)?;
+    let message = state.store.message(uuid).await?.ok_or_else(not_found)?;
+    let attempts = state.store.attempts(uuid).await?;
+    let callbacks = state.store.callbacks(uuid).await?;
+    Ok((message, attempts, callbacks))
+}
+
 /// `GET /admin/v1/messages/{messageUuid}`: the message, its attempts and its callbacks.
 async fn show_message(
     _: Admin,
     State(state): State<AppState>,
     ApiPath(segment): ApiPath<String>,
 ) -> ApiResult<MessageReply> {
-    let not_found = || ApiError::not_found(codes::NOT_FOUND, "no such message");
-    let uuid = path_uuid(&segment).ok_or_else(not_found)?;
-    let message = state.store.message(uuid).await?.ok_or_else(not_found)?;
-    let attempts = state.store.attempts(uuid).await?;
-    let callbacks = state.store.callbacks(uuid).await?;
+    let (message, attempts, callbacks) = message_detail(&state, &segment).await?;
     Ok(Reply::ok(MessageReply {
         message: message.into(),
         attempts: attempts.into_iter().map(Into::into).collect(),

@@ -231,7 +231,7 @@ pub async fn thread(
     }))
 }
 
-fn token(m: &Message) -> String {
+pub(crate) fn token(m: &Message) -> String {
     format!(
         "{}_{}",
         m.created_at.unix_timestamp_nanos() / 1_000_000,
@@ -239,7 +239,7 @@ fn token(m: &Message) -> String {
     )
 }
 
-fn parse_token(token: &str) -> Option<ThreadCursor> {
+pub(crate) fn parse_token(token: &str) -> Option<ThreadCursor> {
     let (ms, uuid) = token.split_once('_')?;
     let ms: i128 = ms.parse().ok()?;
     Some(ThreadCursor {

@@ -1,8 +1,8 @@
 //! The HTTP edge: where a request enters. Routes, extractors, credentials and grants, and the
 //! one mapping from errors to responses.
 
-mod admin;
-mod admin_read;
+pub(crate) mod admin;
+pub(crate) mod admin_read;
 mod associates;
 mod auth;
 mod context;
@@ -11,12 +11,12 @@ mod customers;
 mod dev;
 mod docs;
 pub mod error;
-mod extract;
+pub(crate) mod extract;
 mod health;
 mod http_metrics;
 mod locks;
 mod lookup;
-mod messages;
+pub(crate) mod messages;
 mod optout;
 mod public;
 mod send;
@@ -85,12 +85,22 @@ pub fn router(state: AppState) -> Router {
         )
         .nest("/admin/v1", admin::router())
         .merge(dev_routes(&state))
+        .merge(console_routes(&state))
         .fallback(context::not_found)
         .method_not_allowed_fallback(context::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(from_fn_with_state(timeout, context::request_context))
         .layer(http_metrics::HttpMetricsLayer)
         .with_state(state)
+}
+
+/// The operator console (src/console) exists only while an admin token is set: it signs in
+/// with that token, so without one it answers `404` like any unknown path.
+fn console_routes(state: &AppState) -> Router<AppState> {
+    if state.settings.admin_token().is_none() {
+        return Router::new();
+    }
+    crate::console::router()
 }
 
 /// The development endpoints exist only while an admin token is set: `POST /dev/callbacks`
