@@ -17,6 +17,7 @@ use crate::domain::credential::{Grant, IssuedCredential, Level};
 use crate::domain::customer::ContactOrigin;
 use crate::domain::directory::{Dealer, Department, DepartmentSettings, User};
 use crate::domain::email::{EmailAddress, parse_domain};
+use crate::domain::optout::OptCause;
 use crate::store::StoreError;
 
 pub fn router() -> Router<AppState> {
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/dealers/{dealer}/customers", post(import_customers))
         .route("/dealers/{dealer}/blacklist", post(add_to_blacklist))
         .merge(super::admin_read::router())
+        .merge(super::admin_consent::router())
 }
 
 #[derive(Serialize)]
@@ -385,11 +387,13 @@ async fn import_customers(
         ));
     }
     let now = state.clock.now();
+    // The history of each imported number and address names this request.
+    let cause = OptCause::request(super::context::request_id(), None);
     let mut uuids = Vec::with_capacity(prepared.len());
     for customer in &prepared {
         state
             .store
-            .save_customer(customer, ContactOrigin::DmsImport, now)
+            .save_customer_caused(customer, ContactOrigin::DmsImport, &cause, now)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => ApiError::invalid_request(format!(

@@ -4,6 +4,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Integrator;
+use super::context;
 use super::customer_body::{CustomerEnvelope, CustomerView};
 use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{ApiBody, ApiPath, ApiQuery, path_uuid};
@@ -11,6 +12,7 @@ use super::lookup::{dealer_customer, invalid_customer_404};
 use super::state::AppState;
 use crate::domain::credential::Scope;
 use crate::domain::customer::ContactOrigin;
+use crate::domain::optout::OptCause;
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::store::CustomerQuery;
 
@@ -48,9 +50,11 @@ pub async fn save(
         None => None,
     };
     let customer = body.into_customer(department.dealer_uuid, base, "customer")?;
+    // Kept in the history of each address whose okToEmail this save sets.
+    let cause = OptCause::request(context::request_id(), Some(auth.0.username.clone()));
     state
         .store
-        .save_customer(&customer, ContactOrigin::Api, state.clock.now())
+        .save_customer_caused(&customer, ContactOrigin::Api, &cause, state.clock.now())
         .await?;
     Ok(Reply::ok(CustomerReply {
         customer: customer.into(),

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::auth::Integrator;
+use super::context;
 use super::error::{ApiError, ApiResult, ErrorItem, Reply};
 use super::extract::{ApiBody, ApiPath};
 use super::state::AppState;
@@ -19,9 +20,9 @@ use crate::delivery::own_messages;
 use crate::domain::codes;
 use crate::domain::credential::Scope;
 use crate::domain::directory::Department;
-use crate::domain::optout::{OptEvent, OptSource, OptState, OptStatus};
+use crate::domain::optout::{OptCause, OptEvent, OptSource, OptState, OptStatus};
 use crate::domain::{EmailAddress, PhoneNumber};
-use crate::store::OptChange;
+use crate::store::{EmailFlags, EmailOptChange, OptChange};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CommunicationType {
@@ -73,27 +74,28 @@ fn view(status: OptStatus, now: OffsetDateTime) -> OptOutStatusView {
     }
 }
 
+/// An address's state from its registrations at one dealer (see the module's note).
+pub(super) fn email_opt_state(flags: &[EmailFlags]) -> OptState {
+    if flags.is_empty() {
+        OptState::NotSet
+    } else if flags.iter().all(|f| f.ok_to_email) {
+        OptState::OptedIn
+    } else {
+        OptState::OptedOut
+    }
+}
+
 async fn email_status(
     state: &AppState,
     department: &Department,
     email: &EmailAddress,
 ) -> Result<OptOutStatusView, ApiError> {
-    let flags: Vec<bool> = state
+    let flags = state
         .store
         .email_flags(department.dealer_uuid, email)
-        .await?
-        .iter()
-        .map(|f| f.ok_to_email)
-        .collect();
-    let opt_out_state = if flags.is_empty() {
-        OptState::NotSet
-    } else if flags.iter().all(|ok| *ok) {
-        OptState::OptedIn
-    } else {
-        OptState::OptedOut
-    };
+        .await?;
     Ok(OptOutStatusView {
-        opt_out_state,
+        opt_out_state: email_opt_state(&flags),
         can_send_optin_request: false,
         time_of_change: None,
     })
@@ -197,8 +199,10 @@ pub async fn update(
     if !problems.is_empty() {
         return Err(ApiError::from_items(StatusCode::BAD_REQUEST, problems));
     }
+    // The history keeps who asked (the credential) and which request did.
+    let cause = OptCause::request(context::request_id(), Some(auth.0.username.clone()));
     if body.event == OptEvent::UserRequestedSendOptinRequest {
-        return request_optins(&state, &department, &targets).await;
+        return request_optins(&state, &department, &targets, &cause).await;
     }
 
     let now = state.clock.now();
@@ -209,6 +213,7 @@ pub async fn update(
                 phone,
                 event: body.event,
                 source: OptSource::Api,
+                cause: &cause,
             }),
             Target::Email(_) => None,
         })
@@ -232,10 +237,16 @@ pub async fn update(
                 now,
             ),
             Target::Email(email) => {
-                let ok = body.event == OptEvent::OptinMessageReceived;
+                let change = EmailOptChange {
+                    email,
+                    ok_to_email: body.event == OptEvent::OptinMessageReceived,
+                    event: body.event,
+                    source: OptSource::Api,
+                    cause: &cause,
+                };
                 state
                     .store
-                    .set_ok_to_email(department.dealer_uuid, email, ok, now)
+                    .set_ok_to_email(department.dealer_uuid, &change, now)
                     .await?;
                 email_status(&state, &department, email).await?
             }
@@ -260,6 +271,7 @@ async fn request_optins(
     state: &AppState,
     department: &Department,
     targets: &[(&CommunicationAttributes, Target)],
+    cause: &OptCause,
 ) -> ApiResult<UpdateReply> {
     if targets.iter().any(|(_, t)| matches!(t, Target::Email(_))) {
         return Err(ApiError::invalid_request(
@@ -285,6 +297,11 @@ async fn request_optins(
             department,
             None,
             phone,
+            own_messages::Asker {
+                source: OptSource::Api,
+                request_id: cause.request_id,
+                actor: cause.actor.clone(),
+            },
             now,
         )
         .await

@@ -19,7 +19,7 @@ use crate::domain::PhoneNumber;
 use crate::domain::directory::Department;
 use crate::domain::keywords::{Keyword, classify};
 use crate::domain::message::{Direction, MessageStatus, Purpose};
-use crate::domain::optout::{OptEvent, OptSource, OptState};
+use crate::domain::optout::{OptCause, OptEvent, OptSource, OptState};
 use crate::store::{CustomerQuery, NewJob, OptChange, Store};
 
 pub struct InboundText {
@@ -96,14 +96,18 @@ pub async fn receive(
     let event = match keyword {
         Some(Keyword::OptOut) => Some(OptEvent::StopMessageReceived),
         Some(Keyword::OptIn) => Some(OptEvent::OptinMessageReceived),
-        _ => None,
+        Some(Keyword::Help) => Some(OptEvent::HelpMessageReceived),
+        None => None,
     };
+    // The inbound text itself is the cause the history keeps.
+    let cause = OptCause::message(incoming.uuid);
     let opt_state = match event {
         Some(event) => {
             let change = OptChange {
                 phone: &text.from,
                 event,
                 source: OptSource::Inbound,
+                cause: &cause,
             };
             let state = store.apply_opt_changes(dealer.uuid, &[change], now).await?[0].state;
             for other in other_dealers(&departments, dealer.uuid) {

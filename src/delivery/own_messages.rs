@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::domain::PhoneNumber;
 use crate::domain::directory::Department;
 use crate::domain::message::{Direction, Message, MessageStatus, Protocol, Purpose, SendOptions};
+use crate::domain::optout::{OptCause, OptSource};
 use crate::store::{NewJob, Store};
 
 /// A TEXT of Herald's own to or from `number` in the department's thread with `customer`.
@@ -52,22 +53,27 @@ pub fn own_text(
     }
 }
 
+/// Who asked for an opt-in request, for the number's history.
+pub struct Asker {
+    pub source: OptSource,
+    /// The API request, or the one that accepted the send waiting for the opt-in.
+    pub request_id: Option<Uuid>,
+    /// The credential's username.
+    pub actor: Option<String>,
+}
+
 /// Texts the department's opt-in request to `phone` unless one went out in the last 24 hours
 /// or the number has decided already; returns the request's message UUID when one is queued.
+/// The claim records the request in the number's history, naming the request's own message.
 pub async fn request_optin(
     store: &Arc<dyn Store>,
     wake: &Notify,
     department: &Department,
     customer: Option<Uuid>,
     phone: &PhoneNumber,
+    asked_by: Asker,
     now: OffsetDateTime,
 ) -> anyhow::Result<Option<Uuid>> {
-    if !store
-        .claim_optin_request(department.dealer_uuid, phone, now)
-        .await?
-    {
-        return Ok(None);
-    }
     let mut request = own_text(
         department,
         customer,
@@ -77,6 +83,17 @@ pub async fn request_optin(
     );
     request.purpose = Purpose::OptinRequest;
     request.options.add_tcpa_footer = false;
+    let cause = OptCause {
+        actor: asked_by.actor,
+        message_uuid: Some(request.uuid),
+        request_id: asked_by.request_id,
+    };
+    if !store
+        .claim_optin_request(department.dealer_uuid, phone, asked_by.source, &cause, now)
+        .await?
+    {
+        return Ok(None);
+    }
     store
         .accept_message(
             &request,

@@ -16,15 +16,15 @@ use crate::domain::codes;
 use crate::domain::compose::{compose, email_from, email_subject};
 use crate::domain::directory::Department;
 use crate::domain::message::{Message, MessageError, MessageStatus, Protocol, Purpose};
-use crate::domain::optout::{OptEvent, OptSource, OptState};
+use crate::domain::optout::{OptCause, OptEvent, OptSource, OptState};
 use crate::domain::policy::{Decision, DeliveryFacts, decide};
 use crate::domain::report::MessageReport;
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::observability;
 use crate::providers::{Effect, Outgoing, Providers, Receipt, Reconciled, SendOutcome};
 use crate::store::{
-    AttemptRecord, ClaimedJob, Doubt, JobNext, MessageUpdate, NewCallback, OptChange, Reservation,
-    SendReservation, Store, Wakeups,
+    AttemptRecord, ClaimedJob, Doubt, EmailOptChange, JobNext, MessageUpdate, NewCallback,
+    OptChange, Reservation, SendReservation, Store, Wakeups,
 };
 
 /// Whether the step runs inside a synchronous request or in a worker.
@@ -561,12 +561,19 @@ impl Deliverer {
         }
         if message.status != MessageStatus::WaitingForOptin {
             let phone = PhoneNumber::parse(&message.recipient).context("stored recipient")?;
+            // The history names the request that accepted the waiting send.
+            let asked_by = own_messages::Asker {
+                source: OptSource::QueuedSend,
+                request_id: Some(message.request_uuid),
+                actor: message.credential.clone(),
+            };
             own_messages::request_optin(
                 &self.store,
                 &self.jobs_wake,
                 department,
                 message.customer_uuid,
                 &phone,
+                asked_by,
                 now,
             )
             .await?;
@@ -708,6 +715,7 @@ impl Deliverer {
                         phone: &phone,
                         event: OptEvent::StopMessageReceived,
                         source: OptSource::Provider,
+                        cause: &OptCause::message(message.uuid),
                     };
                     self.store
                         .apply_opt_changes(message.dealer_uuid, &[change], now)
@@ -716,8 +724,15 @@ impl Deliverer {
             }
             Effect::StopEmailing => {
                 if let Ok(email) = EmailAddress::parse(&message.recipient) {
+                    let change = EmailOptChange {
+                        email: &email,
+                        ok_to_email: false,
+                        event: OptEvent::ProviderReportedOptOut,
+                        source: OptSource::Provider,
+                        cause: &OptCause::message(message.uuid),
+                    };
                     self.store
-                        .set_ok_to_email(message.dealer_uuid, &email, false, now)
+                        .set_ok_to_email(message.dealer_uuid, &change, now)
                         .await?;
                 }
             }

@@ -72,6 +72,16 @@ pub enum ContactOrigin {
     DmsImport,
 }
 
+impl ContactOrigin {
+    /// The source an address's history names for a save from here.
+    pub fn opt_source(self) -> crate::domain::optout::OptSource {
+        match self {
+            ContactOrigin::Api => crate::domain::optout::OptSource::CustomerApi,
+            ContactOrigin::DmsImport => crate::domain::optout::OptSource::DmsImport,
+        }
+    }
+}
+
 impl Customer {
     /// The phone number registered for this customer equal to `number`, if any.
     pub fn phone(&self, number: &PhoneNumber) -> Option<&CustomerPhone> {

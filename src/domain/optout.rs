@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -18,6 +19,15 @@ impl OptState {
             OptState::OptedIn => "OPTED_IN",
             OptState::OptedOut => "OPTED_OUT",
             OptState::NotSet => "NOT_SET",
+        }
+    }
+
+    /// An address's state after an event that set its `okToEmail` (SPEC 3, EMAIL).
+    pub fn of_ok_to_email(ok_to_email: bool) -> Self {
+        if ok_to_email {
+            OptState::OptedIn
+        } else {
+            OptState::OptedOut
         }
     }
 
@@ -41,6 +51,20 @@ pub enum OptEvent {
     UserRequestedSendOptinRequest,
     /// The number arrived with a DMS import.
     DmsImport,
+    /// An inbound HELP or INFO: answered, the state unchanged, kept in the history.
+    #[serde(skip_deserializing)]
+    HelpMessageReceived,
+    /// An opt-in request was texted to the number.
+    #[serde(skip_deserializing)]
+    OptinRequestSent,
+    /// The provider reported the address unreachable or unwilling (a hard bounce, a spam
+    /// complaint, an unsubscribe): `okToEmail` becomes false.
+    #[serde(skip_deserializing)]
+    ProviderReportedOptOut,
+    /// A customer was saved (customer API or DMS import) with an address whose `okToEmail`
+    /// is new or changed.
+    #[serde(skip_deserializing)]
+    CustomerSaved,
 }
 
 impl OptEvent {
@@ -51,6 +75,10 @@ impl OptEvent {
             OptEvent::UserRequestedOptOut => "USER_REQUESTED_OPT_OUT",
             OptEvent::UserRequestedSendOptinRequest => "USER_REQUESTED_SEND_OPTIN_REQUEST",
             OptEvent::DmsImport => "DMS_IMPORT",
+            OptEvent::HelpMessageReceived => "HELP_MESSAGE_RECEIVED",
+            OptEvent::OptinRequestSent => "OPTIN_REQUEST_SENT",
+            OptEvent::ProviderReportedOptOut => "PROVIDER_REPORTED_OPT_OUT",
+            OptEvent::CustomerSaved => "CUSTOMER_SAVED",
         }
     }
 
@@ -61,11 +89,15 @@ impl OptEvent {
     pub fn next_state(self, current: OptState) -> Option<OptState> {
         match self {
             OptEvent::OptinMessageReceived => Some(OptState::OptedIn),
-            OptEvent::StopMessageReceived | OptEvent::UserRequestedOptOut => {
-                Some(OptState::OptedOut)
-            }
+            OptEvent::StopMessageReceived
+            | OptEvent::UserRequestedOptOut
+            | OptEvent::ProviderReportedOptOut => Some(OptState::OptedOut),
             OptEvent::DmsImport if current == OptState::NotSet => Some(OptState::OptedIn),
-            OptEvent::DmsImport | OptEvent::UserRequestedSendOptinRequest => None,
+            OptEvent::DmsImport
+            | OptEvent::UserRequestedSendOptinRequest
+            | OptEvent::HelpMessageReceived
+            | OptEvent::OptinRequestSent
+            | OptEvent::CustomerSaved => None,
         }
     }
 }
@@ -77,6 +109,10 @@ pub enum OptSource {
     DmsImport,
     Inbound,
     Provider,
+    /// The customer API saved the address with its `okToEmail`.
+    CustomerApi,
+    /// A send waiting for opt-in (`queueIfOptedOut`) texted the request.
+    QueuedSend,
 }
 
 impl OptSource {
@@ -86,6 +122,43 @@ impl OptSource {
             OptSource::DmsImport => "DMS_IMPORT",
             OptSource::Inbound => "INBOUND",
             OptSource::Provider => "PROVIDER",
+            OptSource::CustomerApi => "CUSTOMER_API",
+            OptSource::QueuedSend => "QUEUED_SEND",
+        }
+    }
+}
+
+/// What caused an opt event, kept with it so the history answers a TCPA dispute: who, which
+/// message, which API request. Every part is optional (rows from before issue 15 have none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OptCause {
+    /// The credential's username behind an API call.
+    pub actor: Option<String>,
+    /// The inbound text (a STOP), the opt-in request texted, or the send a provider refused.
+    pub message_uuid: Option<Uuid>,
+    /// The API request (its `requestUuid`), or the request that accepted the queued send.
+    pub request_id: Option<Uuid>,
+}
+
+impl OptCause {
+    pub const NONE: OptCause = OptCause {
+        actor: None,
+        message_uuid: None,
+        request_id: None,
+    };
+
+    pub fn message(uuid: Uuid) -> Self {
+        OptCause {
+            message_uuid: Some(uuid),
+            ..OptCause::NONE
+        }
+    }
+
+    pub fn request(request_id: Uuid, actor: Option<String>) -> Self {
+        OptCause {
+            actor,
+            message_uuid: None,
+            request_id: Some(request_id),
         }
     }
 }

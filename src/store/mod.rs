@@ -14,7 +14,7 @@ use crate::config::{Backend, DatabaseUrl};
 use crate::domain::credential::Credential;
 use crate::domain::customer::{ContactOrigin, Customer};
 use crate::domain::directory::{Dealer, Department, User};
-use crate::domain::optout::{OptEvent, OptSource, OptStatus};
+use crate::domain::optout::{OptCause, OptEvent, OptSource, OptStatus};
 use crate::domain::{EmailAddress, PhoneNumber};
 
 pub mod admin_reads;
@@ -101,15 +101,32 @@ pub struct OptChange<'a> {
     pub phone: &'a PhoneNumber,
     pub event: OptEvent,
     pub source: OptSource,
+    /// Kept with the event in the history.
+    pub cause: &'a OptCause,
 }
 
-/// A row of a number's opt history.
+/// One requested change to the `okToEmail` of an address, wherever the dealer's customers
+/// have it, recorded in the address's history.
+#[derive(Debug, Clone, Copy)]
+pub struct EmailOptChange<'a> {
+    pub email: &'a EmailAddress,
+    pub ok_to_email: bool,
+    pub event: OptEvent,
+    pub source: OptSource,
+    pub cause: &'a OptCause,
+}
+
+/// A row of a number's or an address's opt history. The cause is `None` where nothing is
+/// known of it (rows from before causes were kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OptHistoryEntry {
     pub event: String,
     pub source: String,
     pub state: String,
     pub at: OffsetDateTime,
+    pub actor: Option<String>,
+    pub cause_message_uuid: Option<Uuid>,
+    pub cause_request_id: Option<Uuid>,
 }
 
 /// `okToEmail` and `doNotCC` of one customer's registration of an address.
@@ -274,6 +291,18 @@ pub trait CustomerStore: Send + Sync + 'static {
         customer: &Customer,
         origin: ContactOrigin,
         now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.save_customer_caused(customer, origin, &OptCause::NONE, now)
+            .await
+    }
+    /// [`CustomerStore::save_customer`], with the cause kept in the opt history of what it
+    /// changes: a DMS import's numbers, and every address whose `okToEmail` is new or changed.
+    async fn save_customer_caused(
+        &self,
+        customer: &Customer,
+        origin: ContactOrigin,
+        cause: &OptCause,
+        now: OffsetDateTime,
     ) -> StoreResult<()>;
     /// The customer, if it exists and belongs to `dealer`.
     async fn customer(&self, dealer: Uuid, uuid: Uuid) -> StoreResult<Option<Customer>>;
@@ -283,13 +312,13 @@ pub trait CustomerStore: Send + Sync + 'static {
         dealer: Uuid,
         query: &CustomerQuery,
     ) -> StoreResult<Vec<Customer>>;
-    /// Sets `okToEmail` on every address equal to `email` among the dealer's customers;
+    /// Sets `okToEmail` on every address equal to `change.email` among the dealer's
+    /// customers and records the event in the address's history, in one transaction;
     /// returns how many were changed.
     async fn set_ok_to_email(
         &self,
         dealer: Uuid,
-        email: &EmailAddress,
-        ok: bool,
+        change: &EmailOptChange<'_>,
         now: OffsetDateTime,
     ) -> StoreResult<u64>;
     /// The flags of `email` wherever the dealer's customers have it (empty when unknown).
@@ -311,16 +340,27 @@ pub trait ComplianceStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<OptStatus>>;
     /// Records that an opt-in request is being texted to `phone`, unless one was in the last
     /// 24 hours or the number is no longer `NOT_SET`; returns whether this caller may send it.
+    /// On success the request is recorded in the number's history (`OPTIN_REQUEST_SENT`)
+    /// with `cause` (the request's own message), in the same transaction.
     async fn claim_optin_request(
         &self,
         dealer: Uuid,
         phone: &PhoneNumber,
+        source: OptSource,
+        cause: &OptCause,
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
+    /// The number's history at `dealer`, oldest first.
     async fn opt_history(
         &self,
         dealer: Uuid,
         phone: &PhoneNumber,
+    ) -> StoreResult<Vec<OptHistoryEntry>>;
+    /// The address's history at `dealer`, oldest first.
+    async fn email_opt_history(
+        &self,
+        dealer: Uuid,
+        email: &EmailAddress,
     ) -> StoreResult<Vec<OptHistoryEntry>>;
     /// Takes or extends `lock` unless another user holds an unexpired one.
     async fn lock_customer(

@@ -135,7 +135,7 @@ async fn a_node_sees_its_own_writes_at_once() {
 
     let address = EmailAddress::parse("john@example.com").unwrap();
     store
-        .set_ok_to_email(dealer.uuid, &address, false, now)
+        .set_ok_to_email(dealer.uuid, &crate::suite::opt_out_email(&address), now)
         .await
         .unwrap();
     let read = store

@@ -70,6 +70,7 @@ macro_rules! every_test {
                 api_numbers_start_not_set_and_imported_ones_opted_in,
                 import_never_undoes_an_opt_out,
                 opt_events_are_recorded_in_order,
+                consent_history_keeps_causes,
                 opt_state_is_per_dealer,
                 customer_update_replaces_contacts,
                 customer_uuid_of_another_dealer_is_refused,

@@ -9,10 +9,11 @@ use herald::domain::customer::{
     ContactOrigin, Customer, CustomerEmail, CustomerPhone, EmailLabel, PhoneLabel,
 };
 use herald::domain::directory::{Dealer, Department, DepartmentSettings, User};
-use herald::domain::optout::{OptEvent, OptSource, OptState};
+use herald::domain::optout::{OptCause, OptEvent, OptSource, OptState};
 use herald::domain::{EmailAddress, PhoneNumber};
 use herald::store::{
-    CustomerLock, CustomerQuery, LockOutcome, OptChange, Store, StoreError, UnlockOutcome,
+    CustomerLock, CustomerQuery, EmailOptChange, LockOutcome, OptChange, Store, StoreError,
+    UnlockOutcome,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -184,6 +185,7 @@ pub async fn import_never_undoes_an_opt_out(store: &dyn Store) {
         phone: &number,
         event: OptEvent::StopMessageReceived,
         source: OptSource::Inbound,
+        cause: &OptCause::NONE,
     };
     store
         .apply_opt_changes(dealer.uuid, &[change], now())
@@ -209,11 +211,13 @@ pub async fn opt_events_are_recorded_in_order(store: &dyn Store) {
             phone: &number,
             event: OptEvent::StopMessageReceived,
             source: OptSource::Inbound,
+            cause: &OptCause::NONE,
         },
         OptChange {
             phone: &number,
             event: OptEvent::OptinMessageReceived,
             source: OptSource::Api,
+            cause: &OptCause::NONE,
         },
     ];
     let statuses = store
@@ -245,6 +249,7 @@ pub async fn opt_state_is_per_dealer(store: &dyn Store) {
         phone: &number,
         event: OptEvent::UserRequestedOptOut,
         source: OptSource::Api,
+        cause: &OptCause::NONE,
     };
     store
         .apply_opt_changes(a.uuid, &[change], now())
@@ -509,7 +514,7 @@ pub async fn ok_to_email_is_set_per_dealer(store: &dyn Store) {
         .unwrap();
     assert_eq!(
         store
-            .set_ok_to_email(a.uuid, &email(address), false, now())
+            .set_ok_to_email(a.uuid, &opt_out_email(&email(address)), now())
             .await
             .unwrap(),
         1
@@ -1405,6 +1410,7 @@ pub async fn an_opt_out_racing_an_import_always_wins(store: &Arc<dyn Store>) {
                     phone: &number,
                     event,
                     source,
+                    cause: &OptCause::NONE,
                 };
                 store
                     .apply_opt_changes(dealer.uuid, &[change], now())
@@ -1426,8 +1432,9 @@ pub async fn an_opt_out_racing_an_import_always_wins(store: &Arc<dyn Store>) {
         );
         let history = store.opt_history(dealer.uuid, &number).await.unwrap();
         let events: Vec<_> = history.iter().map(|h| h.event.as_str()).collect();
+        // An import after the STOP is kept in the history too, changing nothing.
         assert!(
-            events == ["STOP_MESSAGE_RECEIVED"]
+            events == ["STOP_MESSAGE_RECEIVED", "DMS_IMPORT"]
                 || events == ["DMS_IMPORT", "STOP_MESSAGE_RECEIVED"],
             "round {round}: {events:?}"
         );
@@ -1569,7 +1576,7 @@ pub async fn an_optin_request_is_claimed_once_a_day_only_for_undecided_numbers(
             let (store, number) = (store.clone(), number.clone());
             tokio::spawn(async move {
                 store
-                    .claim_optin_request(dealer.uuid, &number, t0)
+                    .claim_optin_request(dealer.uuid, &number, OptSource::Api, &OptCause::NONE, t0)
                     .await
                     .unwrap()
             })
@@ -1582,13 +1589,25 @@ pub async fn an_optin_request_is_claimed_once_a_day_only_for_undecided_numbers(
     assert_eq!(claimed, 1);
     assert!(
         !store
-            .claim_optin_request(dealer.uuid, &number, t0 + Duration::hours(23))
+            .claim_optin_request(
+                dealer.uuid,
+                &number,
+                OptSource::Api,
+                &OptCause::NONE,
+                t0 + Duration::hours(23)
+            )
             .await
             .unwrap()
     );
     assert!(
         store
-            .claim_optin_request(dealer.uuid, &number, t0 + Duration::hours(25))
+            .claim_optin_request(
+                dealer.uuid,
+                &number,
+                OptSource::Api,
+                &OptCause::NONE,
+                t0 + Duration::hours(25)
+            )
             .await
             .unwrap()
     );
@@ -1597,6 +1616,7 @@ pub async fn an_optin_request_is_claimed_once_a_day_only_for_undecided_numbers(
         phone: &out,
         event: OptEvent::StopMessageReceived,
         source: OptSource::Inbound,
+        cause: &OptCause::NONE,
     };
     store
         .apply_opt_changes(dealer.uuid, &[change], t0)
@@ -1604,7 +1624,7 @@ pub async fn an_optin_request_is_claimed_once_a_day_only_for_undecided_numbers(
         .unwrap();
     assert!(
         !store
-            .claim_optin_request(dealer.uuid, &out, t0)
+            .claim_optin_request(dealer.uuid, &out, OptSource::Api, &OptCause::NONE, t0)
             .await
             .unwrap()
     );
@@ -1649,6 +1669,7 @@ pub async fn an_optin_releases_the_messages_waiting_for_it_in_order(store: &Arc<
         phone: &number,
         event: OptEvent::OptinMessageReceived,
         source: OptSource::Inbound,
+        cause: &OptCause::NONE,
     };
     let t1 = t0 + Duration::minutes(5);
     store
@@ -2296,4 +2317,121 @@ pub async fn a_leased_callback_is_claimed_again_only_once_its_lease_expires(stor
     assert_eq!(again.len(), 1, "claimed again once the lease has expired");
     assert_eq!(again[0].webhook_id, first[0].webhook_id);
     assert_ne!(again[0].lease, first[0].lease);
+}
+
+/// An API opt-out of `address` with no cause, as the older checks need.
+pub fn opt_out_email(address: &EmailAddress) -> EmailOptChange<'_> {
+    EmailOptChange {
+        email: address,
+        ok_to_email: false,
+        event: OptEvent::UserRequestedOptOut,
+        source: OptSource::Api,
+        cause: &OptCause::NONE,
+    }
+}
+
+/// Consent history (issue 15): every event keeps its cause, oldest first, per dealer; an
+/// address has a history of its own.
+pub async fn consent_history_keeps_causes(store: &dyn Store) {
+    let other = dealer(store).await;
+    let dealer = dealer(store).await;
+    let number = phone("+14155550400");
+    let (stop_text, request) = (Uuid::now_v7(), Uuid::new_v4());
+    let stop = OptCause::message(stop_text);
+    let api = OptCause::request(request, Some("integrator".into()));
+    let changes = [
+        OptChange {
+            phone: &number,
+            event: OptEvent::StopMessageReceived,
+            source: OptSource::Inbound,
+            cause: &stop,
+        },
+        OptChange {
+            phone: &number,
+            event: OptEvent::HelpMessageReceived,
+            source: OptSource::Inbound,
+            cause: &stop,
+        },
+        OptChange {
+            phone: &number,
+            event: OptEvent::OptinMessageReceived,
+            source: OptSource::Api,
+            cause: &api,
+        },
+    ];
+    store
+        .apply_opt_changes(dealer.uuid, &changes, now())
+        .await
+        .unwrap();
+    let history = store.opt_history(dealer.uuid, &number).await.unwrap();
+    let seen: Vec<_> = history
+        .iter()
+        .map(|h| {
+            (
+                h.event.as_str(),
+                h.state.as_str(),
+                h.cause_message_uuid,
+                h.cause_request_id,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("STOP_MESSAGE_RECEIVED", "OPTED_OUT", Some(stop_text), None),
+            ("HELP_MESSAGE_RECEIVED", "OPTED_OUT", Some(stop_text), None),
+            ("OPTIN_MESSAGE_RECEIVED", "OPTED_IN", None, Some(request)),
+        ]
+    );
+    assert_eq!(history[2].actor.as_deref(), Some("integrator"));
+    assert!(
+        store
+            .opt_history(other.uuid, &number)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let address = email("consent@example.com");
+    let c = customer(&dealer, "Consent", &[], &["consent@example.com"]);
+    store
+        .save_customer_caused(&c, ContactOrigin::DmsImport, &api, now())
+        .await
+        .unwrap();
+    let bounce = OptCause::message(stop_text);
+    let change = EmailOptChange {
+        email: &address,
+        ok_to_email: false,
+        event: OptEvent::ProviderReportedOptOut,
+        source: OptSource::Provider,
+        cause: &bounce,
+    };
+    store
+        .set_ok_to_email(dealer.uuid, &change, now())
+        .await
+        .unwrap();
+    let history = store
+        .email_opt_history(dealer.uuid, &address)
+        .await
+        .unwrap();
+    let seen: Vec<_> = history
+        .iter()
+        .map(|h| (h.event.as_str(), h.source.as_str(), h.state.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("CUSTOMER_SAVED", "DMS_IMPORT", "OPTED_IN"),
+            ("PROVIDER_REPORTED_OPT_OUT", "PROVIDER", "OPTED_OUT"),
+        ]
+    );
+    assert_eq!(history[0].cause_request_id, Some(request));
+    assert_eq!(history[1].cause_message_uuid, Some(stop_text));
+    assert!(
+        store
+            .email_opt_history(other.uuid, &address)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -26,7 +26,9 @@ use crate::api::state::AppState;
 use crate::domain::EmailAddress;
 use crate::domain::codes;
 use crate::domain::message::{Message, MessageStatus, Protocol};
+use crate::domain::optout::{OptCause, OptEvent, OptSource};
 use crate::providers::Receipt;
+use crate::store::EmailOptChange;
 
 /// The fields of Postmark's webhook events Herald reads; the rest is ignored.
 #[derive(Deserialize)]
@@ -197,9 +199,16 @@ async fn stop_emailing(
         tracing::warn!("Postmark named an address Herald cannot read; nothing marked");
         return Ok(());
     };
+    let change = EmailOptChange {
+        email: &email,
+        ok_to_email: false,
+        event: OptEvent::ProviderReportedOptOut,
+        source: OptSource::Provider,
+        cause: &OptCause::message(message.uuid),
+    };
     let changed = state
         .store
-        .set_ok_to_email(message.dealer_uuid, &email, false, state.clock.now())
+        .set_ok_to_email(message.dealer_uuid, &change, state.clock.now())
         .await?;
     tracing::info!(
         message_uuid = %message.uuid,

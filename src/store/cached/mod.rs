@@ -32,7 +32,7 @@ use crate::domain::credential::Credential;
 use crate::domain::customer::{ContactOrigin, Customer};
 use crate::domain::directory::{Dealer, Department, User};
 use crate::domain::message::{Message, MessageError, MessageStatus};
-use crate::domain::optout::OptStatus;
+use crate::domain::optout::{OptCause, OptSource, OptStatus};
 use crate::domain::{EmailAddress, PhoneNumber};
 
 /// How long a copy is served without asking the database again.
@@ -223,13 +223,17 @@ impl CredentialStore for CachedStore {
 
 #[async_trait]
 impl CustomerStore for CachedStore {
-    async fn save_customer(
+    async fn save_customer_caused(
         &self,
         customer: &Customer,
         origin: ContactOrigin,
+        cause: &OptCause,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        let result = self.inner.save_customer(customer, origin, now).await;
+        let result = self
+            .inner
+            .save_customer_caused(customer, origin, cause, now)
+            .await;
         self.changed(Change::Customer(customer.uuid)).await;
         result
     }
@@ -262,11 +266,10 @@ impl CustomerStore for CachedStore {
     async fn set_ok_to_email(
         &self,
         dealer: Uuid,
-        email: &EmailAddress,
-        ok: bool,
+        change: &EmailOptChange<'_>,
         now: OffsetDateTime,
     ) -> StoreResult<u64> {
-        let result = self.inner.set_ok_to_email(dealer, email, ok, now).await;
+        let result = self.inner.set_ok_to_email(dealer, change, now).await;
         self.changed(Change::DealerCustomers(dealer)).await;
         result
     }
@@ -299,9 +302,13 @@ impl ComplianceStore for CachedStore {
         &self,
         dealer: Uuid,
         phone: &PhoneNumber,
+        source: OptSource,
+        cause: &OptCause,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        self.inner.claim_optin_request(dealer, phone, now).await
+        self.inner
+            .claim_optin_request(dealer, phone, source, cause, now)
+            .await
     }
 
     async fn opt_history(
@@ -310,6 +317,14 @@ impl ComplianceStore for CachedStore {
         phone: &PhoneNumber,
     ) -> StoreResult<Vec<OptHistoryEntry>> {
         self.inner.opt_history(dealer, phone).await
+    }
+
+    async fn email_opt_history(
+        &self,
+        dealer: Uuid,
+        email: &EmailAddress,
+    ) -> StoreResult<Vec<OptHistoryEntry>> {
+        self.inner.email_opt_history(dealer, email).await
     }
 
     async fn lock_customer(

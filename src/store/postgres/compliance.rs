@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{PgStore, at, corrupt};
-use crate::domain::optout::{OptState, OptStatus};
+use crate::domain::optout::{OptCause, OptEvent, OptSource, OptState, OptStatus};
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::store::{
     ComplianceStore, CustomerLock, LockOutcome, OptChange, OptHistoryEntry, StoreResult,
@@ -45,6 +45,8 @@ impl ComplianceStore for PgStore {
         &self,
         dealer: Uuid,
         phone: &PhoneNumber,
+        source: OptSource,
+        cause: &OptCause,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
         let now = at(now);
@@ -65,7 +67,8 @@ impl ComplianceStore for PgStore {
         .bind(phone.as_str())
         .fetch_one(&mut *tx)
         .await?;
-        if !status_from_row(&row)?.can_send_optin_request(now) {
+        let status = status_from_row(&row)?;
+        if !status.can_send_optin_request(now) {
             return Ok(false);
         }
         sqlx::query(
@@ -76,6 +79,22 @@ impl ComplianceStore for PgStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        let event = HistoryRow {
+            event: OptEvent::OptinRequestSent,
+            source,
+            state: status.state,
+            cause,
+        };
+        insert_event(
+            &mut tx,
+            "opt_events",
+            "phone_number",
+            dealer,
+            phone.as_str(),
+            &event,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -85,24 +104,17 @@ impl ComplianceStore for PgStore {
         dealer: Uuid,
         phone: &PhoneNumber,
     ) -> StoreResult<Vec<OptHistoryEntry>> {
-        let rows = sqlx::query(
-            "SELECT event, source, state, at FROM opt_events
-             WHERE dealer_uuid = $1 AND phone_number = $2 ORDER BY id",
-        )
-        .bind(dealer)
-        .bind(phone.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OptHistoryEntry {
-                    event: r.try_get("event")?,
-                    source: r.try_get("source")?,
-                    state: r.try_get("state")?,
-                    at: r.try_get("at")?,
-                })
-            })
-            .collect()
+        self.history("opt_events", "phone_number", dealer, phone.as_str())
+            .await
+    }
+
+    async fn email_opt_history(
+        &self,
+        dealer: Uuid,
+        email: &EmailAddress,
+    ) -> StoreResult<Vec<OptHistoryEntry>> {
+        self.history("email_opt_events", "email_address", dealer, email.as_str())
+            .await
     }
 
     async fn lock_customer(
@@ -268,6 +280,24 @@ pub(super) async fn apply_change(
     .await?;
     let current = status_from_row(&row)?;
     let Some(next) = change.event.next_state(current.state) else {
+        // Nothing changes (a HELP, an import of a decided number), but the history still
+        // shows that it happened.
+        let event = HistoryRow {
+            event: change.event,
+            source: change.source,
+            state: current.state,
+            cause: change.cause,
+        };
+        insert_event(
+            tx,
+            "opt_events",
+            "phone_number",
+            dealer,
+            change.phone.as_str(),
+            &event,
+            now,
+        )
+        .await?;
         return Ok(current);
     };
     let changed = next != current.state;
@@ -309,19 +339,94 @@ pub(super) async fn apply_change(
                 .await?;
         }
     }
-    sqlx::query(
-        "INSERT INTO opt_events (dealer_uuid, phone_number, event, source, state, at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+    let event = HistoryRow {
+        event: change.event,
+        source: change.source,
+        state: next,
+        cause: change.cause,
+    };
+    insert_event(
+        tx,
+        "opt_events",
+        "phone_number",
+        dealer,
+        change.phone.as_str(),
+        &event,
+        now,
     )
-    .bind(dealer)
-    .bind(change.phone.as_str())
-    .bind(change.event.as_str())
-    .bind(change.source.as_str())
-    .bind(next.as_str())
-    .bind(now)
-    .execute(&mut *tx)
     .await?;
     Ok(status)
+}
+
+/// One event for a history table, before it is written.
+pub(super) struct HistoryRow<'a> {
+    pub event: OptEvent,
+    pub source: OptSource,
+    /// The state after the event.
+    pub state: OptState,
+    pub cause: &'a OptCause,
+}
+
+/// Appends `row` to `table` (`opt_events` keyed by `phone_number`, or `email_opt_events`
+/// keyed by `email_address`); the names are this module's constants, never input.
+pub(super) async fn insert_event(
+    tx: &mut PgConnection,
+    table: &'static str,
+    key: &'static str,
+    dealer: Uuid,
+    value: &str,
+    row: &HistoryRow<'_>,
+    now: OffsetDateTime,
+) -> StoreResult<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {table} (dealer_uuid, {key}, event, source, state, actor, cause_message_uuid,
+             cause_request_id, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    )))
+    .bind(dealer)
+    .bind(value)
+    .bind(row.event.as_str())
+    .bind(row.source.as_str())
+    .bind(row.state.as_str())
+    .bind(row.cause.actor.as_deref())
+    .bind(row.cause.message_uuid)
+    .bind(row.cause.request_id)
+    .bind(at(now))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+impl PgStore {
+    async fn history(
+        &self,
+        table: &'static str,
+        key: &'static str,
+        dealer: Uuid,
+        value: &str,
+    ) -> StoreResult<Vec<OptHistoryEntry>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT event, source, state, at, actor, cause_message_uuid, cause_request_id
+             FROM {table} WHERE dealer_uuid = $1 AND {key} = $2 ORDER BY id"
+        )))
+        .bind(dealer)
+        .bind(value)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OptHistoryEntry {
+                    event: r.try_get("event")?,
+                    source: r.try_get("source")?,
+                    state: r.try_get("state")?,
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    cause_message_uuid: r.try_get("cause_message_uuid")?,
+                    cause_request_id: r.try_get("cause_request_id")?,
+                })
+            })
+            .collect()
+    }
 }
 
 async fn read_lock(

@@ -6,23 +6,26 @@ use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::compliance::apply_change;
+use super::compliance::{HistoryRow, apply_change, insert_event};
 use super::{PgStore, at, corrupt};
 use crate::domain::customer::{
     ContactOrigin, Customer, CustomerEmail, CustomerPhone, EmailLabel, PhoneLabel,
 };
-use crate::domain::optout::{OptEvent, OptSource};
+use crate::domain::optout::{OptCause, OptEvent, OptSource, OptState};
 use crate::domain::{EmailAddress, PhoneNumber};
-use crate::store::{CustomerQuery, CustomerStore, EmailFlags, OptChange, StoreError, StoreResult};
+use crate::store::{
+    CustomerQuery, CustomerStore, EmailFlags, EmailOptChange, OptChange, StoreError, StoreResult,
+};
 
 const CUSTOMER_COLUMNS: &str = "uuid, dealer_uuid, first_name, last_name, company, customer_key";
 
 #[async_trait]
 impl CustomerStore for PgStore {
-    async fn save_customer(
+    async fn save_customer_caused(
         &self,
         customer: &Customer,
         origin: ContactOrigin,
+        cause: &OptCause,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
@@ -50,6 +53,12 @@ impl CustomerStore for PgStore {
         }
         // The upsert holds the customer's row lock, so concurrent saves of one customer
         // replace its contacts one after the other.
+        let before: Vec<(String, bool)> = sqlx::query_as(
+            "SELECT email_address, ok_to_email FROM customer_emails WHERE customer_uuid = $1",
+        )
+        .bind(uuid)
+        .fetch_all(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM customer_phones WHERE customer_uuid = $1")
             .bind(uuid)
             .execute(&mut *tx)
@@ -76,6 +85,7 @@ impl CustomerStore for PgStore {
                     phone: &p.phone_number,
                     event: OptEvent::DmsImport,
                     source: OptSource::DmsImport,
+                    cause,
                 };
                 apply_change(&mut tx, customer.dealer_uuid, &change, now).await?;
             }
@@ -94,6 +104,28 @@ impl CustomerStore for PgStore {
             .bind(e.is_preferred)
             .execute(&mut *tx)
             .await?;
+            let unchanged = before
+                .iter()
+                .any(|(a, ok)| a == e.email_address.as_str() && *ok == e.ok_to_email);
+            if !unchanged {
+                let row = HistoryRow {
+                    event: OptEvent::CustomerSaved,
+                    source: origin.opt_source(),
+                    state: OptState::of_ok_to_email(e.ok_to_email),
+                    cause,
+                };
+                let address = e.email_address.as_str();
+                insert_event(
+                    &mut tx,
+                    "email_opt_events",
+                    "email_address",
+                    customer.dealer_uuid,
+                    address,
+                    &row,
+                    now,
+                )
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -159,10 +191,11 @@ impl CustomerStore for PgStore {
     async fn set_ok_to_email(
         &self,
         dealer: Uuid,
-        email: &EmailAddress,
-        ok: bool,
-        _now: OffsetDateTime,
+        change: &EmailOptChange<'_>,
+        now: OffsetDateTime,
     ) -> StoreResult<u64> {
+        let (email, ok) = (change.email, change.ok_to_email);
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE customer_emails SET ok_to_email = $3
              WHERE email_address = $2
@@ -171,8 +204,29 @@ impl CustomerStore for PgStore {
         .bind(dealer)
         .bind(email.as_str())
         .bind(ok)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        let row = HistoryRow {
+            event: change.event,
+            source: change.source,
+            state: if done.rows_affected() == 0 {
+                OptState::NotSet
+            } else {
+                OptState::of_ok_to_email(ok)
+            },
+            cause: change.cause,
+        };
+        insert_event(
+            &mut tx,
+            "email_opt_events",
+            "email_address",
+            dealer,
+            email.as_str(),
+            &row,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 

@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{SqliteStore, corrupt, from_ms, ms, parse_uuid};
-use crate::domain::optout::{OptState, OptStatus};
+use crate::domain::optout::{OptCause, OptEvent, OptSource, OptState, OptStatus};
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::store::{
     ComplianceStore, CustomerLock, LockOutcome, OptChange, OptHistoryEntry, StoreResult,
@@ -37,6 +37,8 @@ impl ComplianceStore for SqliteStore {
         &self,
         dealer: Uuid,
         phone: &PhoneNumber,
+        source: OptSource,
+        cause: &OptCause,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
@@ -54,6 +56,22 @@ impl ComplianceStore for SqliteStore {
         .bind(ms(now))
         .execute(&mut *tx)
         .await?;
+        let event = HistoryRow {
+            event: OptEvent::OptinRequestSent,
+            source,
+            state: status.state,
+            cause,
+        };
+        insert_event(
+            &mut tx,
+            "opt_events",
+            "phone_number",
+            dealer,
+            phone.as_str(),
+            &event,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -63,24 +81,17 @@ impl ComplianceStore for SqliteStore {
         dealer: Uuid,
         phone: &PhoneNumber,
     ) -> StoreResult<Vec<OptHistoryEntry>> {
-        let rows = sqlx::query(
-            "SELECT event, source, state, at FROM opt_events
-             WHERE dealer_uuid = $1 AND phone_number = $2 ORDER BY id",
-        )
-        .bind(dealer.to_string())
-        .bind(phone.as_str())
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OptHistoryEntry {
-                    event: r.get("event"),
-                    source: r.get("source"),
-                    state: r.get("state"),
-                    at: from_ms(r.get("at"))?,
-                })
-            })
-            .collect()
+        self.history("opt_events", "phone_number", dealer, phone.as_str())
+            .await
+    }
+
+    async fn email_opt_history(
+        &self,
+        dealer: Uuid,
+        email: &EmailAddress,
+    ) -> StoreResult<Vec<OptHistoryEntry>> {
+        self.history("email_opt_events", "email_address", dealer, email.as_str())
+            .await
     }
 
     async fn lock_customer(
@@ -219,6 +230,24 @@ pub(super) async fn apply_change(
 ) -> StoreResult<OptStatus> {
     let current = read_status(tx, dealer, change.phone).await?;
     let Some(next) = change.event.next_state(current.state) else {
+        // Nothing changes (a HELP, an import of a decided number), but the history still
+        // shows that it happened.
+        let event = HistoryRow {
+            event: change.event,
+            source: change.source,
+            state: current.state,
+            cause: change.cause,
+        };
+        insert_event(
+            tx,
+            "opt_events",
+            "phone_number",
+            dealer,
+            change.phone.as_str(),
+            &event,
+            now,
+        )
+        .await?;
         return Ok(current);
     };
     let changed = next != current.state;
@@ -258,19 +287,100 @@ pub(super) async fn apply_change(
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query(
-        "INSERT INTO opt_events (dealer_uuid, phone_number, event, source, state, at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+    let event = HistoryRow {
+        event: change.event,
+        source: change.source,
+        state: next,
+        cause: change.cause,
+    };
+    insert_event(
+        tx,
+        "opt_events",
+        "phone_number",
+        dealer,
+        change.phone.as_str(),
+        &event,
+        now,
     )
+    .await?;
+    Ok(status)
+}
+
+/// One event for a history table, before it is written.
+pub(super) struct HistoryRow<'a> {
+    pub event: OptEvent,
+    pub source: OptSource,
+    /// The state after the event.
+    pub state: OptState,
+    pub cause: &'a OptCause,
+}
+
+/// Appends `row` to `table` (`opt_events` keyed by `phone_number`, or `email_opt_events`
+/// keyed by `email_address`); the names are this module's constants, never input.
+pub(super) async fn insert_event(
+    tx: &mut SqliteConnection,
+    table: &'static str,
+    key: &'static str,
+    dealer: Uuid,
+    value: &str,
+    row: &HistoryRow<'_>,
+    now: OffsetDateTime,
+) -> StoreResult<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {table} (dealer_uuid, {key}, event, source, state, actor, cause_message_uuid,
+             cause_request_id, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    )))
     .bind(dealer.to_string())
-    .bind(change.phone.as_str())
-    .bind(change.event.as_str())
-    .bind(change.source.as_str())
-    .bind(next.as_str())
+    .bind(value)
+    .bind(row.event.as_str())
+    .bind(row.source.as_str())
+    .bind(row.state.as_str())
+    .bind(row.cause.actor.as_deref())
+    .bind(row.cause.message_uuid.map(|u| u.to_string()))
+    .bind(row.cause.request_id.map(|u| u.to_string()))
     .bind(ms(now))
     .execute(&mut *tx)
     .await?;
-    Ok(status)
+    Ok(())
+}
+
+impl SqliteStore {
+    async fn history(
+        &self,
+        table: &'static str,
+        key: &'static str,
+        dealer: Uuid,
+        value: &str,
+    ) -> StoreResult<Vec<OptHistoryEntry>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT event, source, state, at, actor, cause_message_uuid, cause_request_id
+             FROM {table} WHERE dealer_uuid = $1 AND {key} = $2 ORDER BY id"
+        )))
+        .bind(dealer.to_string())
+        .bind(value)
+        .fetch_all(&self.reader)
+        .await?;
+        let uuid = |r: &sqlx::sqlite::SqliteRow, column: &str| {
+            r.get::<Option<String>, _>(column)
+                .as_deref()
+                .map(parse_uuid)
+                .transpose()
+        };
+        rows.iter()
+            .map(|r| {
+                Ok(OptHistoryEntry {
+                    event: r.get("event"),
+                    source: r.get("source"),
+                    state: r.get("state"),
+                    at: from_ms(r.get("at"))?,
+                    actor: r.get("actor"),
+                    cause_message_uuid: uuid(r, "cause_message_uuid")?,
+                    cause_request_id: uuid(r, "cause_request_id")?,
+                })
+            })
+            .collect()
+    }
 }
 
 async fn read_lock(

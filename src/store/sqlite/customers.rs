@@ -4,21 +4,24 @@ use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::compliance::apply_change;
+use super::compliance::{HistoryRow, apply_change, insert_event};
 use super::{SqliteStore, corrupt, ms, parse_uuid};
 use crate::domain::customer::{
     ContactOrigin, Customer, CustomerEmail, CustomerPhone, EmailLabel, PhoneLabel,
 };
-use crate::domain::optout::{OptEvent, OptSource};
+use crate::domain::optout::{OptCause, OptEvent, OptSource, OptState};
 use crate::domain::{EmailAddress, PhoneNumber};
-use crate::store::{CustomerQuery, CustomerStore, EmailFlags, OptChange, StoreError, StoreResult};
+use crate::store::{
+    CustomerQuery, CustomerStore, EmailFlags, EmailOptChange, OptChange, StoreError, StoreResult,
+};
 
 #[async_trait]
 impl CustomerStore for SqliteStore {
-    async fn save_customer(
+    async fn save_customer_caused(
         &self,
         customer: &Customer,
         origin: ContactOrigin,
+        cause: &OptCause,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
@@ -44,6 +47,12 @@ impl CustomerStore for SqliteStore {
             // The UUID exists under another dealer: never overwrite across tenants.
             return Err(StoreError::Conflict("customer"));
         }
+        let before: Vec<(String, bool)> = sqlx::query_as(
+            "SELECT email_address, ok_to_email FROM customer_emails WHERE customer_uuid = $1",
+        )
+        .bind(&uuid)
+        .fetch_all(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM customer_phones WHERE customer_uuid = $1")
             .bind(&uuid)
             .execute(&mut *tx)
@@ -70,6 +79,7 @@ impl CustomerStore for SqliteStore {
                     phone: &p.phone_number,
                     event: OptEvent::DmsImport,
                     source: OptSource::DmsImport,
+                    cause,
                 };
                 apply_change(&mut tx, customer.dealer_uuid, &change, now).await?;
             }
@@ -88,6 +98,28 @@ impl CustomerStore for SqliteStore {
             .bind(e.is_preferred)
             .execute(&mut *tx)
             .await?;
+            let unchanged = before
+                .iter()
+                .any(|(a, ok)| a == e.email_address.as_str() && *ok == e.ok_to_email);
+            if !unchanged {
+                let row = HistoryRow {
+                    event: OptEvent::CustomerSaved,
+                    source: origin.opt_source(),
+                    state: OptState::of_ok_to_email(e.ok_to_email),
+                    cause,
+                };
+                let address = e.email_address.as_str();
+                insert_event(
+                    &mut tx,
+                    "email_opt_events",
+                    "email_address",
+                    customer.dealer_uuid,
+                    address,
+                    &row,
+                    now,
+                )
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -162,11 +194,11 @@ impl CustomerStore for SqliteStore {
     async fn set_ok_to_email(
         &self,
         dealer: Uuid,
-        email: &EmailAddress,
-        ok: bool,
-        _now: OffsetDateTime,
+        change: &EmailOptChange<'_>,
+        now: OffsetDateTime,
     ) -> StoreResult<u64> {
-        let mut tx = self.write_statement().await?;
+        let (email, ok) = (change.email, change.ok_to_email);
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE customer_emails SET ok_to_email = $3
              WHERE email_address = $2
@@ -176,6 +208,26 @@ impl CustomerStore for SqliteStore {
         .bind(email.as_str())
         .bind(ok)
         .execute(&mut *tx)
+        .await?;
+        let row = HistoryRow {
+            event: change.event,
+            source: change.source,
+            state: if done.rows_affected() == 0 {
+                OptState::NotSet
+            } else {
+                OptState::of_ok_to_email(ok)
+            },
+            cause: change.cause,
+        };
+        insert_event(
+            &mut tx,
+            "email_opt_events",
+            "email_address",
+            dealer,
+            email.as_str(),
+            &row,
+            now,
+        )
         .await?;
         tx.commit().await?;
         Ok(done.rows_affected())
