@@ -15,9 +15,10 @@ use crate::api::error::ApiError;
 /// The console's one stylesheet, served from the binary at `/console/console.css`.
 pub const CSS: &str = include_str!("console.css");
 
-const NAV: [(&str, &str); 4] = [
+const NAV: [(&str, &str); 5] = [
     ("/console", "Overview"),
     ("/console/messages", "Messages"),
+    ("/console/consent", "Consent"),
     ("/console/directory", "Directory"),
     ("/console/credentials", "Credentials"),
 ];

@@ -1,6 +1,7 @@
 //! The operator console at `/console` (SPEC 8): server-rendered pages over the admin API's
 //! use cases, signed in with the admin token. Mounted only while an admin token is set.
 
+mod consent;
 mod csrf;
 mod directory;
 mod layout;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
             "/console/departments/{department}/customers/{customer}",
             get(thread::show),
         )
+        .route("/console/consent", get(consent::show))
         .route("/console/directory", get(directory::dealers))
         .route("/console/dealers/{dealer}", get(directory::dealer))
         .route(

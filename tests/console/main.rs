@@ -11,6 +11,7 @@ mod postgres_support;
 mod send_support;
 
 mod browser;
+mod consent;
 mod cross_site;
 mod directory;
 mod messages;
