@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/dealers/{dealer}/blacklist", post(add_to_blacklist))
         .merge(super::admin_read::router())
         .merge(super::admin_consent::router())
+        .merge(super::admin_actions::router())
 }
 
 #[derive(Serialize)]

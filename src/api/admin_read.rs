@@ -495,6 +495,26 @@ async fn show_message(
     }))
 }
 
+/// The answer for an unknown message UUID.
+pub(crate) fn no_such_message() -> ApiError {
+    ApiError::not_found(codes::NOT_FOUND, "no such message")
+}
+
+/// `message` with its attempts and callbacks: the body of `GET /admin/v1/messages/{uuid}`
+/// and of the actions on a message.
+pub(crate) async fn message_reply(
+    state: &AppState,
+    message: Message,
+) -> Result<MessageReply, ApiError> {
+    let attempts = state.store.attempts(message.uuid).await?;
+    let callbacks = state.store.callbacks(message.uuid).await?;
+    Ok(MessageReply {
+        message: message.into(),
+        attempts: attempts.into_iter().map(Into::into).collect(),
+        callbacks: callbacks.into_iter().map(Into::into).collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

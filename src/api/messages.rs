@@ -38,6 +38,9 @@ pub struct MessageView {
     purpose: Purpose,
     is_manual: bool,
     message_status: MessageStatus,
+    /// While `SCHEDULED`: when its first attempt is due (RFC 3339 UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheduled_for: Option<String>,
     /// What was sent (composed), or the body as requested while not yet sent.
     body: String,
     subject: Option<String>,
@@ -65,6 +68,7 @@ impl From<Message> for MessageView {
             purpose: m.purpose,
             is_manual: m.is_manual,
             message_status: m.status,
+            scheduled_for: m.scheduled_for().map(crate::domain::report::rfc3339_utc),
             body: m.composed_body.unwrap_or(m.body),
             subject: m.subject,
             communication_value: m.recipient,

@@ -2,6 +2,7 @@
 //! one mapping from errors to responses.
 
 pub(crate) mod admin;
+pub(crate) mod admin_actions;
 pub(crate) mod admin_consent;
 pub(crate) mod admin_read;
 mod associates;

@@ -475,6 +475,9 @@ fn new_message(
         // INCOMING is recorded as received: nothing is sent to anyone.
         status: if incoming {
             MessageStatus::Delivered
+        } else if request.options.delay_seconds > 0 && !request.options.send_synchronously {
+            // Held before its first attempt: the same single insert, another status value.
+            MessageStatus::Scheduled
         } else {
             MessageStatus::Accepted
         },

@@ -11,7 +11,7 @@ pub mod own_messages;
 mod step;
 mod workers;
 
-pub use step::{Deliverer, Mode};
+pub use step::{Deliverer, Mode, callback};
 pub use workers::run_workers;
 
 use std::time::Duration;

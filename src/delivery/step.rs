@@ -66,6 +66,11 @@ impl Deliverer {
         }
     }
 
+    /// Wakes this node's callback dispatchers: callbacks were enqueued outside a step.
+    pub fn callbacks_queued(&self) {
+        self.callbacks_wake.notify_one();
+    }
+
     /// The time the delivery rules see.
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
@@ -111,7 +116,7 @@ impl Deliverer {
         };
         if !matches!(
             message.status,
-            MessageStatus::Accepted | MessageStatus::WaitingForOptin
+            MessageStatus::Accepted | MessageStatus::Scheduled | MessageStatus::WaitingForOptin
         ) {
             // Already decided (e.g. by an inline send): nothing left to do.
             self.finish(job, MessageUpdate::default(), vec![], JobNext::Done)
@@ -218,7 +223,7 @@ impl Deliverer {
             let until = self.clock.now();
             self.finish(
                 job,
-                MessageUpdate::default(),
+                queued_update(&message),
                 history,
                 JobNext::Park { until },
             )
@@ -295,7 +300,7 @@ impl Deliverer {
                     due_at: self.clock.now() + delay,
                     in_doubt_since: Some(handed_over_at),
                 };
-                self.finish(job, MessageUpdate::default(), history, next)
+                self.finish(job, queued_update(&message), history, next)
                     .await?;
                 Ok(None)
             }
@@ -316,7 +321,7 @@ impl Deliverer {
                             due_at,
                             in_doubt_since: None,
                         };
-                        self.finish(job, MessageUpdate::default(), history, next)
+                        self.finish(job, queued_update(&message), history, next)
                             .await?;
                         Ok(None)
                     }
@@ -337,7 +342,7 @@ impl Deliverer {
                 let until = self.clock.now() + wait;
                 self.finish(
                     job,
-                    MessageUpdate::default(),
+                    queued_update(&message),
                     history,
                     JobNext::Park { until },
                 )
@@ -509,7 +514,7 @@ impl Deliverer {
                             due_at: self.clock.now() + delay,
                             in_doubt_since: Some(since),
                         };
-                        self.finish(job, MessageUpdate::default(), history, next)
+                        self.finish(job, queued_update(&message), history, next)
                             .await?;
                     }
                     None => {
@@ -885,6 +890,15 @@ struct Facts {
     delivery: DeliveryFacts,
     outgoing: Outgoing,
     department: Department,
+}
+
+/// The change a step that leaves `message` queued makes: a `SCHEDULED` message whose held time
+/// has come is `ACCEPTED` from then on, written with the step's own result (no write of its own).
+fn queued_update(message: &Message) -> MessageUpdate {
+    MessageUpdate {
+        status: (message.status == MessageStatus::Scheduled).then_some(MessageStatus::Accepted),
+        ..MessageUpdate::default()
+    }
 }
 
 /// The callback for `message` moving to `status`, if the client asked for callbacks.

@@ -54,6 +54,10 @@ pub const INVALID_DEPARTMENT: &str = "INVALID_DEPARTMENT";
 pub const INVALID_GRANT: &str = "INVALID_GRANT";
 /// A `textSenderNumber` another dealer's department texts from (opt state is per dealer).
 pub const SENDER_NUMBER_IN_USE: &str = "SENDER_NUMBER_IN_USE";
+/// Cancel of a message already handed over, in a worker's hands, or already decided.
+pub const MESSAGE_NOT_CANCELLABLE: &str = "MESSAGE_NOT_CANCELLABLE";
+/// Retry of a message that is neither `FAILED` nor `EXPIRED`.
+pub const MESSAGE_NOT_RETRYABLE: &str = "MESSAGE_NOT_RETRYABLE";
 
 // Herald: provider webhooks.
 pub const INVALID_SIGNATURE: &str = "INVALID_SIGNATURE";

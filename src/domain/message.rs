@@ -60,24 +60,30 @@ impl Direction {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MessageStatus {
     Accepted,
+    /// Accepted, its first attempt held (`delay`) until [`Message::scheduled_for`].
+    Scheduled,
     WaitingForOptin,
     Sent,
     Delivered,
     Undelivered,
     Failed,
     Expired,
+    /// Withdrawn by the operator before any hand-over (SPEC 8): nothing was sent.
+    Cancelled,
 }
 
 impl MessageStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             MessageStatus::Accepted => "ACCEPTED",
+            MessageStatus::Scheduled => "SCHEDULED",
             MessageStatus::WaitingForOptin => "WAITING_FOR_OPTIN",
             MessageStatus::Sent => "SENT",
             MessageStatus::Delivered => "DELIVERED",
             MessageStatus::Undelivered => "UNDELIVERED",
             MessageStatus::Failed => "FAILED",
             MessageStatus::Expired => "EXPIRED",
+            MessageStatus::Cancelled => "CANCELLED",
         }
     }
 
@@ -93,6 +99,7 @@ impl MessageStatus {
                 | MessageStatus::Undelivered
                 | MessageStatus::Failed
                 | MessageStatus::Expired
+                | MessageStatus::Cancelled
         )
     }
 
@@ -100,7 +107,10 @@ impl MessageStatus {
     pub fn is_success(self) -> bool {
         !matches!(
             self,
-            MessageStatus::Failed | MessageStatus::Undelivered | MessageStatus::Expired
+            MessageStatus::Failed
+                | MessageStatus::Undelivered
+                | MessageStatus::Expired
+                | MessageStatus::Cancelled
         )
     }
 }
@@ -256,4 +266,16 @@ pub struct Message {
     pub sender: Option<String>,
     pub created_at: time::OffsetDateTime,
     pub updated_at: time::OffsetDateTime,
+}
+
+impl Message {
+    /// When a `SCHEDULED` message's first attempt is due: derived from the stored `delay`,
+    /// so holding a message costs no write of its own.
+    pub fn scheduled_for(&self) -> Option<time::OffsetDateTime> {
+        // To the millisecond, as the stores keep times: the send response says what a later
+        // read says.
+        let due = self.created_at + time::Duration::seconds(self.options.delay_seconds as i64);
+        let due = due - time::Duration::nanoseconds(i64::from(due.nanosecond() % 1_000_000));
+        (self.status == MessageStatus::Scheduled).then_some(due)
+    }
 }

@@ -18,6 +18,9 @@ pub struct MessageReport {
     /// `SUCCESS` or `FAILURE`.
     pub status: &'static str,
     pub message_status: MessageStatus,
+    /// RFC 3339 UTC, only while the message is `SCHEDULED` (SPEC 4.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled_for: Option<String>,
     pub errors: Vec<ReportError>,
     pub warnings: Vec<ReportWarning>,
     pub meta_data: BTreeMap<String, serde_json::Value>,
@@ -53,6 +56,7 @@ impl MessageReport {
                 "FAILURE"
             },
             message_status: message.status,
+            scheduled_for: message.scheduled_for().map(rfc3339_utc),
             errors: message
                 .error
                 .iter()
@@ -78,4 +82,11 @@ impl MessageReport {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a report always serialises")
     }
+}
+
+/// RFC 3339 in UTC (`Z`), whatever offset the time carries.
+pub fn rfc3339_utc(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }

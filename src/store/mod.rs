@@ -17,6 +17,7 @@ use crate::domain::directory::{Dealer, Department, User};
 use crate::domain::optout::{OptCause, OptEvent, OptSource, OptStatus};
 use crate::domain::{EmailAddress, PhoneNumber};
 
+pub mod admin_actions;
 pub mod admin_reads;
 pub mod backup;
 mod batcher;
@@ -27,6 +28,7 @@ pub mod postgres;
 mod queued;
 pub mod sqlite;
 
+pub use admin_actions::AdminActionStore;
 pub use admin_reads::AdminReadStore;
 pub use cached::CachedStore;
 pub use messages::*;
@@ -156,6 +158,7 @@ pub trait Store:
     + ComplianceStore
     + MessageStore
     + AdminReadStore
+    + AdminActionStore
 {
 }
 impl<T> Store for T where
@@ -166,6 +169,7 @@ impl<T> Store for T where
         + ComplianceStore
         + MessageStore
         + AdminReadStore
+        + AdminActionStore
 {
 }
 

@@ -14,6 +14,7 @@ mod receiver;
 mod send_support;
 
 mod admin;
+mod admin_actions;
 mod admin_read;
 mod authentication;
 mod bad_input;

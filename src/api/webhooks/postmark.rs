@@ -171,7 +171,10 @@ fn is_recipient(message: &Message, address: Option<&str>) -> bool {
 }
 
 async fn receipt(state: &AppState, message: &Message, receipt: Receipt) -> Result<(), ApiError> {
-    if message.status == MessageStatus::Accepted {
+    if matches!(
+        message.status,
+        MessageStatus::Accepted | MessageStatus::Scheduled
+    ) {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             codes::INTERNAL_SERVER_ERROR,

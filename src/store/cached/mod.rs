@@ -14,6 +14,7 @@
 //! except locks, whose absence is the common case: "no lock" is kept like a lock is.
 //! Everything else passes straight through to the backend.
 
+mod admin_actions;
 mod admin_reads;
 mod map;
 

@@ -22,7 +22,7 @@ use crate::store::{
 /// How long an idempotency key holds (SPEC 4.1).
 const IDEMPOTENCY_WINDOW: time::Duration = time::Duration::hours(24);
 
-const FINAL_STATUSES: &str = "('DELIVERED', 'UNDELIVERED', 'FAILED', 'EXPIRED')";
+const FINAL_STATUSES: &str = "('DELIVERED', 'UNDELIVERED', 'FAILED', 'EXPIRED', 'CANCELLED')";
 
 pub(super) const MESSAGE_COLUMNS: &str = "uuid, dealer_uuid, department_uuid, customer_uuid, user_uuid, credential, direction, protocol, purpose, is_manual, body, subject, recipient, cc, bcc, options, override_optout, callback_url, callback_metadata, request_uuid, status, error_code, error_description, warnings, provider_message_id, composed_body, sender, created_at, updated_at";
 
@@ -112,7 +112,7 @@ async fn insert_message(conn: &mut PgConnection, m: &Message) -> StoreResult<()>
 /// The message row is locked first, so two nodes adding callbacks to one message (a delivery
 /// step and a receipt) number them one after the other: each reads the highest `seq` only
 /// after the other has committed, and a later callback never gets a lower number.
-async fn insert_callbacks(
+pub(super) async fn insert_callbacks(
     conn: &mut PgConnection,
     message: Uuid,
     callbacks: &[NewCallback],

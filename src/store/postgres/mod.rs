@@ -9,6 +9,7 @@
 //! written in batches (see [`group_commit`]).
 
 mod accept_many;
+mod admin_actions;
 mod admin_reads;
 mod callback_commit;
 mod compliance;

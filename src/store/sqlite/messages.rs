@@ -21,7 +21,7 @@ use crate::store::{
 /// How long an idempotency key holds (SPEC 4.1).
 const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
 
-const FINAL_STATUSES: &str = "('DELIVERED', 'UNDELIVERED', 'FAILED', 'EXPIRED')";
+const FINAL_STATUSES: &str = "('DELIVERED', 'UNDELIVERED', 'FAILED', 'EXPIRED', 'CANCELLED')";
 
 pub(super) const MESSAGE_COLUMNS: &str = "uuid, dealer_uuid, department_uuid, customer_uuid, user_uuid, credential, direction, protocol, purpose, is_manual, body, subject, recipient, cc, bcc, options, override_optout, callback_url, callback_metadata, request_uuid, status, error_code, error_description, warnings, provider_message_id, composed_body, sender, created_at, updated_at";
 
@@ -119,7 +119,7 @@ async fn insert_message(tx: &mut SqliteConnection, m: &Message) -> StoreResult<(
     Ok(())
 }
 
-async fn insert_callbacks(
+pub(super) async fn insert_callbacks(
     tx: &mut SqliteConnection,
     message: Uuid,
     callbacks: &[NewCallback],

@@ -6,6 +6,7 @@
 //! pool and never block on writers.
 
 mod accept_many;
+mod admin_actions;
 mod admin_reads;
 mod callback_commit;
 mod compliance;
