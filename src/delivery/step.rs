@@ -514,7 +514,7 @@ impl Deliverer {
                             due_at: self.clock.now() + delay,
                             in_doubt_since: Some(since),
                         };
-                        self.finish(job, queued_update(&message), history, next)
+                        self.finish(job, queued_update(message), history, next)
                             .await?;
                     }
                     None => {
