@@ -29,7 +29,9 @@ async fn queue_then_release(app: &TestApp, shop: &Shop, bodies: &[&str]) -> Vec<
 async fn final_message(app: &TestApp, shop: &Shop, uuid: &str) -> Value {
     eventually(&format!("{uuid} to be decided"), || async {
         let found = message_status(app, shop, uuid).await["message"].clone();
-        (found["messageStatus"] != "ACCEPTED").then_some(found)
+        // A delayed text is SCHEDULED, then ACCEPTED while queued: neither is a decision.
+        let pending = found["messageStatus"] == "ACCEPTED" || found["messageStatus"] == "SCHEDULED";
+        (!pending).then_some(found)
     })
     .await
 }
