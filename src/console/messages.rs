@@ -13,14 +13,16 @@ use crate::api::admin_read::{MessageParams, message_detail, message_log};
 use crate::domain::message::Message;
 
 /// The statuses the filter offers.
-const STATUSES: [&str; 7] = [
+const STATUSES: [&str; 9] = [
     "ACCEPTED",
+    "SCHEDULED",
     "WAITING_FOR_OPTIN",
     "SENT",
     "DELIVERED",
     "UNDELIVERED",
     "FAILED",
     "EXPIRED",
+    "CANCELLED",
 ];
 
 /// The filter form's fields: the admin API's query names, so a console URL and an API query
@@ -166,9 +168,11 @@ pub async fn show(
             }
             dt { "Accepted" } dd { (time(m.created_at)) }
             dt { "Updated" } dd { (time(m.updated_at)) }
+            @if let Some(due) = m.scheduled_for() { dt { "Scheduled for" } dd { (time(due)) } }
             @if let Some(subject) = &m.subject { dt { "Subject" } dd { (subject) } }
             dt { "Body" } dd.body { (m.composed_body.as_deref().unwrap_or(&m.body)) }
         }
+        (super::actions::buttons(&session, &m))
         @if !report.errors.is_empty() {
             h2 { "Why it failed" }
             ul.errors { @for e in &report.errors { li { code { (e.error_code) } " " (e.error_description) } } }

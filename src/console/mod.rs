@@ -1,6 +1,7 @@
 //! The operator console at `/console` (SPEC 8): server-rendered pages over the admin API's
 //! use cases, signed in with the admin token. Mounted only while an admin token is set.
 
+mod actions;
 mod consent;
 mod csrf;
 mod directory;
@@ -27,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(login::sign_out))
         .route("/console/messages", get(messages::list))
         .route("/console/messages/{message}", get(messages::show))
+        .route("/console/messages/{message}/retry", post(actions::retry))
+        .route("/console/messages/{message}/cancel", post(actions::cancel))
         .route(
             "/console/departments/{department}/customers/{customer}",
             get(thread::show),

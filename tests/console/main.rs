@@ -10,6 +10,7 @@ mod postgres_support;
 #[path = "../api/send_support.rs"]
 mod send_support;
 
+mod actions;
 mod browser;
 mod consent;
 mod cross_site;

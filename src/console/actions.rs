@@ -1,0 +1,64 @@
+//! The buttons on a message: retry a `FAILED` or `EXPIRED` one, cancel one not yet handed
+//! over. Both call the admin API's use cases (src/api/admin_actions.rs), so every rule that
+//! refuses an action there refuses it here, with the same reason.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+
+use super::csrf::Posted;
+use super::layout::{self, action};
+use super::session::Session;
+use crate::api::AppState;
+use crate::api::admin_actions::{cancel_message, retry_message};
+use crate::api::admin_read::no_such_message;
+use crate::api::extract::path_uuid;
+use crate::domain::message::{Message, MessageStatus};
+
+/// The actions the message's status allows, as buttons.
+pub fn buttons(session: &Session, m: &Message) -> Markup {
+    let retry = matches!(m.status, MessageStatus::Failed | MessageStatus::Expired);
+    let cancel = matches!(
+        m.status,
+        MessageStatus::Accepted | MessageStatus::Scheduled | MessageStatus::WaitingForOptin
+    );
+    html! {
+        p.actions {
+            @if retry { (action(session, &format!("/console/messages/{}/retry", m.uuid), "Retry")) }
+            @if cancel { (action(session, &format!("/console/messages/{}/cancel", m.uuid), "Cancel")) }
+        }
+    }
+}
+
+/// `POST /console/messages/{uuid}/retry`: back to the message, or why not.
+pub async fn retry(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+    form: Posted,
+) -> Response {
+    let done = match path_uuid(&segment) {
+        Some(uuid) => retry_message(&state, uuid).await,
+        None => Err(no_such_message()),
+    };
+    answer(&form.session, done)
+}
+
+/// `POST /console/messages/{uuid}/cancel`.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+    form: Posted,
+) -> Response {
+    let done = match path_uuid(&segment) {
+        Some(uuid) => cancel_message(&state, uuid).await,
+        None => Err(no_such_message()),
+    };
+    answer(&form.session, done)
+}
+
+fn answer(session: &Session, done: Result<Message, crate::api::error::ApiError>) -> Response {
+    match done {
+        Ok(m) => Redirect::to(&format!("/console/messages/{}", m.uuid)).into_response(),
+        Err(error) => layout::failure(session, error),
+    }
+}
