@@ -83,9 +83,13 @@ impl Browser {
         }
     }
 
+    /// The text of the first element matching `css`, waiting (with a deadline) for it to be
+    /// in the page: a page just navigated to may still be loading.
     pub async fn text(&self, css: &str) -> String {
         self.client
-            .find(Locator::Css(css))
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{css}: {e}"))
             .text()
@@ -103,7 +107,11 @@ impl Browser {
         field.send_keys(value).await.unwrap();
     }
 
+    /// Clicks a link or a form's button and waits (with a deadline) until the browser has left
+    /// the page: every click in these tests navigates (the console has no script), and reading
+    /// the next page before the old one is gone would read the old one.
     pub async fn click(&self, css: &str) {
+        let old_page = self.client.find(Locator::Css("html")).await.unwrap();
         self.client
             .find(Locator::Css(css))
             .await
@@ -111,6 +119,15 @@ impl Browser {
             .click()
             .await
             .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        // The old page's root element goes stale once the new document replaced it.
+        while old_page.tag_name().await.is_ok() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "clicking {css} did not leave the page"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub async fn sign_in(&self, app: &TestApp) {
