@@ -33,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .merge(super::admin_read::router())
         .merge(super::admin_consent::router())
         .merge(super::admin_actions::router())
+        .merge(super::admin_callbacks::router())
+        .merge(super::admin_queue::router())
 }
 
 #[derive(Serialize)]

@@ -3,7 +3,10 @@
 
 pub(crate) mod admin;
 pub(crate) mod admin_actions;
+pub(crate) mod admin_callbacks;
 pub(crate) mod admin_consent;
+mod admin_paging;
+pub(crate) mod admin_queue;
 pub(crate) mod admin_read;
 mod associates;
 mod auth;

@@ -15,9 +15,10 @@ use crate::api::error::ApiError;
 /// The console's one stylesheet, served from the binary at `/console/console.css`.
 pub const CSS: &str = include_str!("console.css");
 
-const NAV: [(&str, &str); 5] = [
+const NAV: [(&str, &str); 6] = [
     ("/console", "Overview"),
     ("/console/messages", "Messages"),
+    ("/console/callbacks", "Callbacks"),
     ("/console/consent", "Consent"),
     ("/console/directory", "Directory"),
     ("/console/credentials", "Credentials"),

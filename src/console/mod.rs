@@ -2,6 +2,7 @@
 //! use cases, signed in with the admin token. Mounted only while an admin token is set.
 
 mod actions;
+mod callbacks;
 mod consent;
 mod csrf;
 mod directory;
@@ -34,6 +35,8 @@ pub fn router() -> Router<AppState> {
             "/console/departments/{department}/customers/{customer}",
             get(thread::show),
         )
+        .route("/console/callbacks", get(callbacks::list))
+        .route("/console/callbacks/{webhook}/retry", post(callbacks::retry))
         .route("/console/consent", get(consent::show))
         .route("/console/directory", get(directory::dealers))
         .route("/console/dealers/{dealer}", get(directory::dealer))

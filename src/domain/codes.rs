@@ -58,6 +58,8 @@ pub const SENDER_NUMBER_IN_USE: &str = "SENDER_NUMBER_IN_USE";
 pub const MESSAGE_NOT_CANCELLABLE: &str = "MESSAGE_NOT_CANCELLABLE";
 /// Retry of a message that is neither `FAILED` nor `EXPIRED`.
 pub const MESSAGE_NOT_RETRYABLE: &str = "MESSAGE_NOT_RETRYABLE";
+/// Redelivery of a callback that is not `FAILED` (still being tried, or delivered).
+pub const CALLBACK_NOT_RETRYABLE: &str = "CALLBACK_NOT_RETRYABLE";
 
 // Herald: provider webhooks.
 pub const INVALID_SIGNATURE: &str = "INVALID_SIGNATURE";

@@ -18,6 +18,7 @@ use crate::domain::optout::{OptCause, OptEvent, OptSource, OptStatus};
 use crate::domain::{EmailAddress, PhoneNumber};
 
 pub mod admin_actions;
+pub mod admin_ops;
 pub mod admin_reads;
 pub mod backup;
 mod batcher;
@@ -29,6 +30,7 @@ mod queued;
 pub mod sqlite;
 
 pub use admin_actions::AdminActionStore;
+pub use admin_ops::AdminOpsStore;
 pub use admin_reads::AdminReadStore;
 pub use cached::CachedStore;
 pub use messages::*;
@@ -159,6 +161,7 @@ pub trait Store:
     + MessageStore
     + AdminReadStore
     + AdminActionStore
+    + AdminOpsStore
 {
 }
 impl<T> Store for T where
@@ -170,6 +173,7 @@ impl<T> Store for T where
         + MessageStore
         + AdminReadStore
         + AdminActionStore
+        + AdminOpsStore
 {
 }
 

@@ -182,3 +182,86 @@ async fn every_documented_operation_is_routed() {
         "documented but not routed: {unrouted:#?}"
     );
 }
+
+/// Every `.route(path, method(..).method(..))` of the files that build the API's router, as
+/// `METHOD /path` with each path parameter written `{}`.
+fn routes_in_source() -> std::collections::BTreeSet<String> {
+    let api = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+    let mut routes = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&api).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let prefix = match name.as_str() {
+            "mod.rs" => "",
+            n if n.starts_with("admin") && n.ends_with(".rs") => "/admin/v1",
+            _ => continue,
+        };
+        let source = std::fs::read_to_string(&path).unwrap();
+        for chunk in source.split(".route(").skip(1) {
+            let Some(rest) = chunk.trim_start().strip_prefix('"') else {
+                continue;
+            };
+            let (route, handlers) = rest.split_once('"').unwrap();
+            // The handlers run to the call's closing parenthesis: `get(a).post(b))`.
+            let mut depth = 1;
+            let end = handlers
+                .char_indices()
+                .find(|&(_, c)| {
+                    depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    depth == 0
+                })
+                .map(|(i, _)| i)
+                .unwrap();
+            for method in METHODS {
+                let called = format!("{method}(");
+                let handlers = &handlers[..end];
+                let starts = handlers.match_indices(&called).any(|(i, _)| {
+                    i == 0 || !handlers[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                });
+                if starts {
+                    let path = normalize(&format!("{prefix}{route}"));
+                    routes.insert(format!("{} {path}", method.to_uppercase()));
+                }
+            }
+        }
+    }
+    routes
+}
+
+/// A path template with each parameter (and what follows it up to the next `/`) as `{}`.
+fn normalize(template: &str) -> String {
+    template
+        .split('/')
+        .map(|segment| if segment.contains('{') { "{}" } else { segment })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn every_routed_operation_is_documented() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let mut documented = std::collections::BTreeSet::new();
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        for method in METHODS {
+            if item.get(method).is_some() {
+                documented.insert(format!("{} {}", method.to_uppercase(), normalize(template)));
+            }
+        }
+    }
+    let routed = routes_in_source();
+    assert!(
+        routed.contains("GET /admin/v1/queue")
+            && routed.contains("POST /customer/v2/department/{}/customer"),
+        "the route scan found {routed:#?}"
+    );
+    let missing: Vec<&String> = routed.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "routed but not documented: {missing:#?}"
+    );
+}

@@ -15,6 +15,9 @@ mod send_support;
 
 mod admin;
 mod admin_actions;
+mod admin_callbacks;
+mod admin_consent;
+mod admin_queue;
 mod admin_read;
 mod authentication;
 mod bad_input;

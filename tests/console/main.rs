@@ -7,11 +7,14 @@
 mod helpers;
 #[path = "../support/postgres.rs"]
 mod postgres_support;
+#[path = "../api/receiver.rs"]
+mod receiver;
 #[path = "../api/send_support.rs"]
 mod send_support;
 
 mod actions;
 mod browser;
+mod callbacks;
 mod consent;
 mod cross_site;
 mod directory;

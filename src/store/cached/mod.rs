@@ -15,6 +15,7 @@
 //! Everything else passes straight through to the backend.
 
 mod admin_actions;
+mod admin_ops;
 mod admin_reads;
 mod map;
 

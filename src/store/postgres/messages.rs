@@ -515,27 +515,13 @@ impl MessageStore for PgStore {
     }
 
     async fn callbacks(&self, message: Uuid) -> StoreResult<Vec<CallbackRecord>> {
-        let rows = sqlx::query(
-            "SELECT webhook_id, seq, url, state, attempts, last_result, payload, created_at FROM callbacks
-             WHERE message_uuid = $1 ORDER BY seq",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE message_uuid = $1 ORDER BY seq"
+        )))
         .bind(message)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CallbackRecord {
-                    webhook_id: r.try_get("webhook_id")?,
-                    seq: to_u32(r.try_get("seq")?, "seq")?,
-                    url: r.try_get("url")?,
-                    state: r.try_get("state")?,
-                    attempts: to_u32(r.try_get("attempts")?, "attempts")?,
-                    last_result: r.try_get("last_result")?,
-                    payload: r.try_get("payload")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(callback_from_row).collect()
     }
 
     async fn reserve_send(&self, r: &SendReservation<'_>) -> StoreResult<Reservation> {
@@ -835,4 +821,21 @@ pub(super) async fn finish_alone(
     }
     tx.commit().await?;
     Ok(true)
+}
+
+/// The columns a `CallbackRecord` is read from.
+pub(super) const CALLBACK_COLUMNS: &str =
+    "webhook_id, seq, url, state, attempts, last_result, payload, created_at";
+
+pub(super) fn callback_from_row(r: &sqlx::postgres::PgRow) -> StoreResult<CallbackRecord> {
+    Ok(CallbackRecord {
+        webhook_id: r.try_get("webhook_id")?,
+        seq: to_u32(r.try_get("seq")?, "seq")?,
+        url: r.try_get("url")?,
+        state: r.try_get("state")?,
+        attempts: to_u32(r.try_get("attempts")?, "attempts")?,
+        last_result: r.try_get("last_result")?,
+        payload: r.try_get("payload")?,
+        created_at: r.try_get("created_at")?,
+    })
 }

@@ -10,6 +10,7 @@
 
 mod accept_many;
 mod admin_actions;
+mod admin_ops;
 mod admin_reads;
 mod callback_commit;
 mod compliance;

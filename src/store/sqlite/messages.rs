@@ -530,27 +530,13 @@ impl MessageStore for SqliteStore {
     }
 
     async fn callbacks(&self, message: Uuid) -> StoreResult<Vec<CallbackRecord>> {
-        let rows = sqlx::query(
-            "SELECT webhook_id, seq, url, state, attempts, last_result, payload, created_at FROM callbacks
-             WHERE message_uuid = $1 ORDER BY seq",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE message_uuid = $1 ORDER BY seq"
+        )))
         .bind(message.to_string())
         .fetch_all(&self.reader)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CallbackRecord {
-                    webhook_id: r.get("webhook_id"),
-                    seq: r.get::<i64, _>("seq") as u32,
-                    url: r.get("url"),
-                    state: r.get("state"),
-                    attempts: r.get::<i64, _>("attempts") as u32,
-                    last_result: r.get("last_result"),
-                    payload: r.get("payload"),
-                    created_at: from_ms(r.get("created_at"))?,
-                })
-            })
-            .collect()
+        rows.iter().map(callback_from_row).collect()
     }
 
     async fn reserve_send(&self, r: &SendReservation<'_>) -> StoreResult<Reservation> {
@@ -727,4 +713,25 @@ pub(super) async fn accept_in(
             .await?;
     }
     Ok(AcceptOutcome::Accepted)
+}
+
+/// The columns a `CallbackRecord` is read from.
+pub(super) const CALLBACK_COLUMNS: &str =
+    "webhook_id, seq, url, state, attempts, last_result, payload, created_at";
+
+pub(super) fn callback_from_row(r: &sqlx::sqlite::SqliteRow) -> StoreResult<CallbackRecord> {
+    let count = |column: &str| -> StoreResult<u32> {
+        let v: i64 = r.try_get(column)?;
+        u32::try_from(v).map_err(|_| corrupt(column, &v.to_string()))
+    };
+    Ok(CallbackRecord {
+        webhook_id: r.try_get("webhook_id")?,
+        seq: count("seq")?,
+        url: r.try_get("url")?,
+        state: r.try_get("state")?,
+        attempts: count("attempts")?,
+        last_result: r.try_get("last_result")?,
+        payload: r.try_get("payload")?,
+        created_at: from_ms(r.try_get("created_at")?)?,
+    })
 }
