@@ -14,7 +14,7 @@ use tokio::process::{Child, Command};
 
 use crate::fakes;
 
-const ADMIN: &str = "herald-bench-admin";
+pub const ADMIN: &str = "herald-bench-admin";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -215,7 +215,8 @@ pub fn customer_number(i: usize) -> String {
     format!("12345{}", 67890 + i)
 }
 
-async fn admin(
+/// A POST to the admin API that must succeed; its JSON answer.
+pub async fn admin(
     client: &reqwest::Client,
     base: &str,
     path: &str,
@@ -235,7 +236,8 @@ async fn admin(
     Ok(body)
 }
 
-fn uuid_of(value: &Value, field: &str) -> anyhow::Result<String> {
+/// The string `field` of `value`.
+pub fn uuid_of(value: &Value, field: &str) -> anyhow::Result<String> {
     value[field]
         .as_str()
         .map(str::to_string)

@@ -82,7 +82,7 @@ impl Application {
             clock.clone(),
         )?;
         let state = AppState {
-            credentials: api::CredentialCache::new(store.clone()),
+            credentials: api::CredentialCache::new(store.clone(), clock.clone()),
             store,
             settings,
             deliverer,

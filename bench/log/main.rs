@@ -116,6 +116,13 @@ async fn measure(args: &Args, store: &FreshStore, base: &str) -> anyhow::Result<
             "status=WAITING_FOR_OPTIN (none)".into(),
             format!("{log}?status=WAITING_FOR_OPTIN"),
         ),
+        // The statuses a message passes through on its way: none left once the queue is
+        // drained, so a walk of the log finds nothing and reads it all.
+        (
+            "status=ACCEPTED (none)".into(),
+            format!("{log}?status=ACCEPTED"),
+        ),
+        ("status=SENT (none)".into(), format!("{log}?status=SENT")),
         ("protocol=EMAIL".into(), format!("{log}?protocol=EMAIL")),
         (
             "dealer (busy)".into(),
@@ -149,6 +156,10 @@ async fn measure(args: &Args, store: &FreshStore, base: &str) -> anyhow::Result<
             "one message with attempts and callbacks".into(),
             format!("{log}/{}", dir.template_message),
         ),
+        // Each credential's lastUsedAt is its newest message.
+        ("credentials".into(), "/admin/v1/credentials".into()),
+        ("the queue's figures".into(), "/admin/v1/queue".into()),
+        ("failed callbacks".into(), "/admin/v1/callbacks".into()),
     ];
     // The 20th page of the unfiltered log: the token walk keeps its cost flat with depth.
     let mut path = format!("{log}?pageSize=50");
@@ -206,7 +217,7 @@ async fn get(
     let request = client.get(format!("{base}{path}"));
     let request = match basic {
         Some((user, password)) => request.basic_auth(user, Some(password)),
-        None => request.bearer_auth(seed::ADMIN),
+        None => request.bearer_auth(target::ADMIN),
     };
     let response = request.send().await?;
     let status = response.status();

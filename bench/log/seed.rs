@@ -6,10 +6,8 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqliteConnection};
 
-use crate::target::FreshStore;
+use crate::target::{FreshStore, admin, uuid_of as field};
 
-/// The admin token `target::start_herald` gives Herald.
-pub const ADMIN: &str = "herald-bench-admin";
 /// Customers of the busy dealer the copies are spread over.
 const CUSTOMERS: usize = 1000;
 /// The copies' times are spread over the 30 days before now.
@@ -24,33 +22,6 @@ pub struct Directory {
     /// Basic credentials holding `message.read` and `message.create` on the first department.
     pub reader: (String, String),
     pub template_message: String,
-}
-
-async fn admin(
-    client: &reqwest::Client,
-    base: &str,
-    path: &str,
-    body: Value,
-) -> anyhow::Result<Value> {
-    let response = client
-        .post(format!("{base}{path}"))
-        .bearer_auth(ADMIN)
-        .json(&body)
-        .send()
-        .await?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or_default();
-    if !status.is_success() {
-        bail!("{path}: {status} {body}");
-    }
-    Ok(body)
-}
-
-fn field(value: &Value, name: &str) -> anyhow::Result<String> {
-    value[name]
-        .as_str()
-        .map(str::to_string)
-        .with_context(|| format!("no {name} in {value}"))
 }
 
 impl Directory {

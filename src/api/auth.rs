@@ -2,10 +2,12 @@
 //!
 //! Credentials are cached in memory so the hot path costs one HMAC and no database read. A
 //! cached entry is trusted for at most [`CACHE_TTL`]: a revocation on this node drops the
-//! entry at once, and one made on another node is seen here within that time.
+//! entry at once, and one made on another node is seen here within that time. A credential's
+//! last use (the admin list's `lastUsedAt`) is stamped by a background write at most once
+//! per [`STAMP_EVERY`] per credential and node, never on the request's own path.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
@@ -18,6 +20,7 @@ use subtle::ConstantTimeEq;
 use super::error::ApiError;
 use super::extract::path_uuid;
 use super::state::AppState;
+use crate::clock::Clock;
 use crate::domain::codes;
 use crate::domain::credential::{Credential, Scope};
 use crate::domain::directory::Department;
@@ -27,10 +30,16 @@ use crate::store::Store;
 /// revocation well inside the one second SPEC 2 allows.
 pub const CACHE_TTL: Duration = Duration::from_millis(500);
 
+/// How often a node records a credential's use: `lastUsedAt` is exact to this.
+pub const STAMP_EVERY: Duration = Duration::from_secs(60);
+
 #[derive(Clone)]
 pub struct CredentialCache {
     store: Arc<dyn Store>,
+    clock: Clock,
     entries: Arc<RwLock<HashMap<String, Cached>>>,
+    /// When this node last stamped each credential's use.
+    stamped: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 struct Cached {
@@ -39,10 +48,12 @@ struct Cached {
 }
 
 impl CredentialCache {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Clock) -> Self {
         Self {
             store,
+            clock,
             entries: Arc::default(),
+            stamped: Arc::default(),
         }
     }
 
@@ -70,10 +81,37 @@ impl CredentialCache {
             }
         };
         if credential.verify(password) {
+            self.stamp(username);
             Ok(credential)
         } else {
             Err(ApiError::unauthenticated())
         }
+    }
+
+    /// Records the use of `username` in the background, unless this node did in the last
+    /// [`STAMP_EVERY`]. A failed write (a full disk) is logged and retried at the next use.
+    fn stamp(&self, username: &str) {
+        {
+            let mut stamped = self.stamped.lock().expect("credential stamp lock");
+            if stamped
+                .get(username)
+                .is_some_and(|at| at.elapsed() < STAMP_EVERY)
+            {
+                return;
+            }
+            stamped.insert(username.to_string(), Instant::now());
+        }
+        let (store, stamped) = (self.store.clone(), self.stamped.clone());
+        let (username, at) = (username.to_string(), self.clock.now());
+        tokio::spawn(async move {
+            if let Err(error) = store.touch_credential(&username, at).await {
+                tracing::warn!(%error, "recording a credential's last use failed");
+                stamped
+                    .lock()
+                    .expect("credential stamp lock")
+                    .remove(&username);
+            }
+        });
     }
 
     fn cached(&self, username: &str) -> Option<Arc<Credential>> {

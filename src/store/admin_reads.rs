@@ -33,7 +33,7 @@ pub struct CredentialEntry {
     pub grants: Vec<Grant>,
     pub created_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
-    /// When the newest message sent under this credential was accepted.
+    /// When the credential last authenticated, to the minute (src/api/auth.rs stamps it).
     pub last_used_at: Option<OffsetDateTime>,
 }
 

@@ -288,6 +288,8 @@ pub trait CredentialStore: Send + Sync + 'static {
     async fn credential(&self, username: &str) -> StoreResult<Option<Credential>>;
     /// Returns false when no such credential exists.
     async fn revoke_credential(&self, username: &str, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Records that `username` authenticated at `at` (never moving the stamp back).
+    async fn touch_credential(&self, username: &str, at: OffsetDateTime) -> StoreResult<()>;
 }
 
 #[async_trait]

@@ -126,9 +126,14 @@ async fn credentials_are_listed_with_grants_and_last_use_and_never_a_secret() {
     let unused = app.department_credential(shop.tenant.department).await;
     send_text(&app, &shop, "Hello").await;
 
-    // Act
-    let response = app.admin(Method::GET, "/admin/v1/credentials", None).await;
-    let raw = response.text().await.unwrap();
+    // Act: the use is stamped in the background, a moment after the request.
+    let raw = eventually("the credential's use stamped", || async {
+        let response = app.admin(Method::GET, "/admin/v1/credentials", None).await;
+        let raw = response.text().await.unwrap();
+        let body: Value = serde_json::from_str(&raw).unwrap();
+        body["items"][0]["lastUsedAt"].is_string().then_some(raw)
+    })
+    .await;
 
     // Assert
     for secret in [

@@ -1,6 +1,7 @@
 //! One conformance suite for every store backend: the same tests, the same expectations.
 //! Each backend gets a fresh database per test.
 
+mod admin;
 mod cache;
 mod legacy_senders;
 #[path = "../support/postgres.rs"]
@@ -105,6 +106,10 @@ macro_rules! every_test {
                 concurrent_delivery_results_land_as_if_one_by_one,
                 a_failing_delivery_result_fails_alone_among_concurrent_ones,
                 concurrent_callback_results_land_as_if_one_by_one,
+                a_cancel_never_takes_a_job_a_worker_holds,
+                a_requeue_applies_only_to_failed_or_expired_messages,
+                a_failed_callback_is_redelivered_with_its_webhook_id,
+                queue_figures_count_each_job_once,
             ]
         );
     };

@@ -18,6 +18,12 @@ use herald::store::{
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+pub use crate::admin::{
+    a_cancel_never_takes_a_job_a_worker_holds,
+    a_failed_callback_is_redelivered_with_its_webhook_id,
+    a_requeue_applies_only_to_failed_or_expired_messages, queue_figures_count_each_job_once,
+};
+
 /// What a test takes: `&dyn Store`, or `&Arc<dyn Store>` when it shares the store with tasks
 /// of its own.
 pub trait StoreArg<'a> {
@@ -586,7 +592,7 @@ pub(crate) fn message(
     }
 }
 
-fn new_callback(n: u32) -> herald::store::NewCallback {
+pub(crate) fn new_callback(n: u32) -> herald::store::NewCallback {
     herald::store::NewCallback {
         webhook_id: format!("msg_{n}_{}", Uuid::new_v4().simple()),
         url: "https://client.example.com/cb".into(),

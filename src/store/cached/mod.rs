@@ -221,6 +221,10 @@ impl CredentialStore for CachedStore {
     async fn revoke_credential(&self, username: &str, now: OffsetDateTime) -> StoreResult<bool> {
         self.inner.revoke_credential(username, now).await
     }
+
+    async fn touch_credential(&self, username: &str, at: OffsetDateTime) -> StoreResult<()> {
+        self.inner.touch_credential(username, at).await
+    }
 }
 
 #[async_trait]

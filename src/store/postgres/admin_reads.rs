@@ -91,10 +91,7 @@ impl AdminReadStore for PgStore {
         limit: u32,
     ) -> StoreResult<Vec<CredentialEntry>> {
         let rows = sqlx::query(
-            "SELECT c.username, c.created_at, c.revoked_at,
-                    (SELECT MAX(m.created_at) FROM messages m WHERE m.credential = c.username)
-                        AS last_used_at
-             FROM credentials c
+            "SELECT c.username, c.created_at, c.revoked_at, c.last_used_at FROM credentials c
              WHERE $1::timestamptz IS NULL OR (c.created_at, c.username) > ($1, $2)
              ORDER BY c.created_at, c.username LIMIT $3",
         )
@@ -149,7 +146,9 @@ impl AdminReadStore for PgStore {
     ) -> StoreResult<Vec<Message>> {
         let mut w = Conditions::<Arg>::default();
         if let Some(status) = filter.status {
-            w.push("status = ?", [Arg::Text(status.as_str().into())]);
+            // A literal, not a bound value: both planners then match the partial index of
+            // a rare status (messages_failed, ...), which a parameter would hide.
+            w.push(&format!("status = '{}'", status.as_str()), []);
         }
         if let Some(protocol) = filter.protocol {
             w.push("protocol = ?", [Arg::Text(protocol.as_str().into())]);

@@ -98,4 +98,16 @@ impl CredentialStore for PgStore {
         .await?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn touch_credential(&self, username: &str, when: OffsetDateTime) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE credentials SET last_used_at = $2
+             WHERE username = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
+        )
+        .bind(username)
+        .bind(at(when))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }

@@ -93,4 +93,18 @@ impl CredentialStore for SqliteStore {
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn touch_credential(&self, username: &str, at: OffsetDateTime) -> StoreResult<()> {
+        let mut tx = self.write_statement().await?;
+        sqlx::query(
+            "UPDATE credentials SET last_used_at = $2
+             WHERE username = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
+        )
+        .bind(username)
+        .bind(ms(at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
