@@ -26,6 +26,18 @@ pub enum ActionOutcome {
     Refused,
 }
 
+impl ActionOutcome {
+    /// The outcome of a conditional change: done if it `moved` a row, else refused if the
+    /// row was `found`, else missing.
+    pub fn of(moved: bool, found: bool) -> Self {
+        match (moved, found) {
+            (true, _) => ActionOutcome::Done,
+            (false, true) => ActionOutcome::Refused,
+            (false, false) => ActionOutcome::Missing,
+        }
+    }
+}
+
 #[async_trait]
 pub trait AdminActionStore: Send + Sync + 'static {
     /// Ends an `ACCEPTED`, `SCHEDULED` or `WAITING_FOR_OPTIN` message `CANCELLED`, removes its

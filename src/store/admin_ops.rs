@@ -68,6 +68,24 @@ pub struct QueueFigures {
     pub callbacks_failed: u64,
 }
 
+/// The counts of [`QueueFigures`] read by `count` from the columns `sql::QUEUE_FIGURES`
+/// names; the oldest due time is the backend's to decode.
+pub(crate) fn figures(count: impl Fn(&str) -> StoreResult<u64>) -> StoreResult<QueueFigures> {
+    Ok(QueueFigures {
+        due: count("due")?,
+        retrying: count("retrying")?,
+        scheduled: count("scheduled")?,
+        waiting_for_optin: count("waiting")?,
+        in_flight: count("in_flight")?,
+        in_doubt: count("in_doubt")?,
+        oldest_due_at: None,
+        failed_last_hour: count("failed_last_hour")?,
+        callbacks_pending: count("callbacks_pending")?,
+        callbacks_retrying: count("callbacks_retrying")?,
+        callbacks_failed: count("callbacks_failed")?,
+    })
+}
+
 #[async_trait]
 pub trait AdminOpsStore: Send + Sync + 'static {
     /// Up to `limit` callbacks in `state` before `before`, newest first.
@@ -88,4 +106,66 @@ pub trait AdminOpsStore: Send + Sync + 'static {
     ) -> StoreResult<ActionOutcome>;
     /// The queue's figures at `now`.
     async fn queue_figures(&self, now: OffsetDateTime) -> StoreResult<QueueFigures>;
+}
+
+/// The SQL of these calls, the same text on both backends (`$n` placeholders; each binds its
+/// own time type and decodes its own rows).
+pub(crate) mod sql {
+    use super::CallbackState;
+    use crate::store::messages::CALLBACK_COLUMNS;
+
+    /// Up to `limit` callbacks in `state`, newest first, after `($1, $2)` when `after`. The
+    /// state is written into the SQL, not bound, so the planner sees it match the partial
+    /// index of its state.
+    pub fn callbacks_page(state: CallbackState, after: bool, limit: u32) -> String {
+        let after = if after {
+            " AND (created_at, webhook_id) < ($1, $2)"
+        } else {
+            ""
+        };
+        format!(
+            "SELECT message_uuid, {CALLBACK_COLUMNS} FROM callbacks
+             WHERE state = '{}'{after}
+             ORDER BY created_at DESC, webhook_id DESC LIMIT {limit}",
+            state.as_str()
+        )
+    }
+
+    /// One callback by `webhook_id` ($1).
+    pub fn callback() -> String {
+        format!("SELECT message_uuid, {CALLBACK_COLUMNS} FROM callbacks WHERE webhook_id = $1")
+    }
+
+    /// A `FAILED` callback ($1) back to `PENDING`, due $2, with a fresh attempt count. A
+    /// FAILED callback has no lease (only its lease holder wrote FAILED, clearing it), so no
+    /// dispatcher can be holding the row this changes.
+    pub const REDELIVER: &str = "UPDATE callbacks SET state = 'PENDING', attempts = 0, due_at = $2,
+             lease_id = NULL, lease_expires_at = NULL
+         WHERE webhook_id = $1 AND state = 'FAILED'";
+
+    pub const CALLBACK_EXISTS: &str = "SELECT 1 FROM callbacks WHERE webhook_id = $1";
+
+    /// The queue's figures at $1, failures counted since $2. Jobs exist only for messages
+    /// with work left, so this walks the live queue, never the message log. Each job is in
+    /// exactly one of in flight, due, scheduled, waiting for opt-in or retrying; in doubt is
+    /// counted across them.
+    pub const QUEUE_FIGURES: &str = "WITH j AS (
+             SELECT j.due_at, j.in_doubt_since, m.status,
+                    (j.lease_id IS NOT NULL AND j.lease_expires_at > $1) AS held
+             FROM delivery_jobs j JOIN messages m ON m.uuid = j.message_uuid)
+         SELECT COUNT(*) FILTER (WHERE held) AS in_flight,
+                COUNT(*) FILTER (WHERE NOT held AND due_at <= $1) AS due,
+                COUNT(*) FILTER (WHERE NOT held AND due_at > $1 AND status = 'SCHEDULED') AS scheduled,
+                COUNT(*) FILTER (WHERE NOT held AND due_at > $1 AND status = 'WAITING_FOR_OPTIN') AS waiting,
+                COUNT(*) FILTER (WHERE NOT held AND due_at > $1
+                                 AND status NOT IN ('SCHEDULED', 'WAITING_FOR_OPTIN')) AS retrying,
+                COUNT(*) FILTER (WHERE in_doubt_since IS NOT NULL) AS in_doubt,
+                MIN(due_at) FILTER (WHERE NOT held AND due_at <= $1) AS oldest_due,
+                (SELECT COUNT(*) FROM messages
+                 WHERE status = 'FAILED' AND updated_at >= $2) AS failed_last_hour,
+                (SELECT COUNT(*) FROM callbacks WHERE state = 'PENDING') AS callbacks_pending,
+                (SELECT COUNT(*) FROM callbacks
+                 WHERE state = 'PENDING' AND attempts > 0) AS callbacks_retrying,
+                (SELECT COUNT(*) FROM callbacks WHERE state = 'FAILED') AS callbacks_failed
+         FROM j";
 }

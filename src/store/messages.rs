@@ -163,6 +163,10 @@ pub enum Reservation {
     },
 }
 
+/// The columns a [`CallbackRecord`] is read from, on both backends.
+pub const CALLBACK_COLUMNS: &str =
+    "webhook_id, seq, url, state, attempts, last_result, payload, created_at";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackRecord {
     pub webhook_id: String,

@@ -39,6 +39,25 @@ async fn queued(store: &dyn Store, m: &Message, due: OffsetDateTime) {
         .unwrap();
 }
 
+/// A message of a new dealer that a worker took up at `t0` and finished with `update`.
+async fn taken_and_finished(
+    store: &dyn Store,
+    update: MessageUpdate,
+    t0: OffsetDateTime,
+) -> Message {
+    let dealer = dealer(store).await;
+    let department = department(store, &dealer).await;
+    let m = message(&dealer, &department, t0);
+    queued(store, &m, t0).await;
+    let job = store.claim_jobs(t0, LEASE, 1).await.unwrap().remove(0);
+    assert_eq!(job.message_uuid, m.uuid);
+    store
+        .finish_job(&job, update, vec![], JobNext::Done, t0)
+        .await
+        .unwrap();
+    m
+}
+
 async fn status_of(store: &dyn Store, uuid: Uuid) -> MessageStatus {
     store.message(uuid).await.unwrap().unwrap().status
 }
@@ -124,20 +143,19 @@ pub async fn a_cancel_never_takes_a_job_a_worker_holds(store: &Arc<dyn Store>) {
 }
 
 pub async fn a_requeue_applies_only_to_failed_or_expired_messages(store: &dyn Store) {
+    let t0 = now();
     let dealer = dealer(store).await;
     let department = department(store, &dealer).await;
-    let t0 = now();
-    let m = message(&dealer, &department, t0);
-    queued(store, &m, t0).await;
+    let queued_one = message(&dealer, &department, t0);
+    queued(store, &queued_one, t0 + Duration::hours(1)).await;
     assert_eq!(
         store
-            .requeue_message(m.uuid, &SendOptions::default(), t0)
+            .requeue_message(queued_one.uuid, &SendOptions::default(), t0)
             .await
             .unwrap(),
         ActionOutcome::Refused,
         "an ACCEPTED message is not retried"
     );
-    let job = store.claim_jobs(t0, LEASE, 1).await.unwrap().remove(0);
     let failed = MessageUpdate {
         status: Some(MessageStatus::Failed),
         error: Some(MessageError {
@@ -146,10 +164,7 @@ pub async fn a_requeue_applies_only_to_failed_or_expired_messages(store: &dyn St
         }),
         ..Default::default()
     };
-    store
-        .finish_job(&job, failed, vec![], JobNext::Done, t0)
-        .await
-        .unwrap();
+    let m = taken_and_finished(store, failed, t0).await;
 
     let later = t0 + Duration::minutes(5);
     let outcome = store
@@ -182,22 +197,14 @@ pub async fn a_requeue_applies_only_to_failed_or_expired_messages(store: &dyn St
 }
 
 pub async fn a_failed_callback_is_redelivered_with_its_webhook_id(store: &dyn Store) {
-    let dealer = dealer(store).await;
-    let department = department(store, &dealer).await;
     let t0 = now();
-    let m = message(&dealer, &department, t0);
-    queued(store, &m, t0).await;
-    let job = store.claim_jobs(t0, LEASE, 1).await.unwrap().remove(0);
     let cb = new_callback(1);
-    let update = MessageUpdate {
+    let sent = MessageUpdate {
         status: Some(MessageStatus::Sent),
         callbacks: vec![cb.clone()],
         ..Default::default()
     };
-    store
-        .finish_job(&job, update, vec![], JobNext::Done, t0)
-        .await
-        .unwrap();
+    let m = taken_and_finished(store, sent, t0).await;
     let claimed = store.claim_callbacks(t0, LEASE, 1).await.unwrap().remove(0);
     assert_eq!(
         store.redeliver_callback(&cb.webhook_id, t0).await.unwrap(),

@@ -13,10 +13,10 @@ use crate::domain::PhoneNumber;
 use crate::domain::directory::Department;
 use crate::domain::message::{Direction, Message, MessageError, MessageStatus, Protocol, Purpose};
 use crate::store::{
-    AcceptOutcome, AttemptRecord, CallbackRecord, CallbackResult, ClaimedCallback, ClaimedJob,
-    Doubt, IdempotencyClaim, IdempotencyRecord, JobNext, Lease, MessageStore, MessageUpdate,
-    NewCallback, NewJob, OutboxEntry, Reservation, SendReservation, StoreResult, StoredResponse,
-    ThreadCursor, ThreadOwner,
+    AcceptOutcome, AttemptRecord, CALLBACK_COLUMNS, CallbackRecord, CallbackResult,
+    ClaimedCallback, ClaimedJob, Doubt, IdempotencyClaim, IdempotencyRecord, JobNext, Lease,
+    MessageStore, MessageUpdate, NewCallback, NewJob, OutboxEntry, Reservation, SendReservation,
+    StoreResult, StoredResponse, ThreadCursor, ThreadOwner,
 };
 
 /// How long an idempotency key holds (SPEC 4.1).
@@ -822,10 +822,6 @@ pub(super) async fn finish_alone(
     tx.commit().await?;
     Ok(true)
 }
-
-/// The columns a `CallbackRecord` is read from.
-pub(super) const CALLBACK_COLUMNS: &str =
-    "webhook_id, seq, url, state, attempts, last_result, payload, created_at";
 
 pub(super) fn callback_from_row(r: &sqlx::postgres::PgRow) -> StoreResult<CallbackRecord> {
     Ok(CallbackRecord {

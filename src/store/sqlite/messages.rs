@@ -12,10 +12,10 @@ use crate::domain::PhoneNumber;
 use crate::domain::directory::Department;
 use crate::domain::message::{Direction, Message, MessageError, MessageStatus, Protocol, Purpose};
 use crate::store::{
-    AcceptOutcome, AttemptRecord, CallbackRecord, CallbackResult, ClaimedCallback, ClaimedJob,
-    Doubt, IdempotencyClaim, IdempotencyRecord, JobNext, Lease, MessageStore, MessageUpdate,
-    NewCallback, NewJob, OutboxEntry, Reservation, SendReservation, StoreError, StoreResult,
-    StoredResponse, ThreadCursor, ThreadOwner,
+    AcceptOutcome, AttemptRecord, CALLBACK_COLUMNS, CallbackRecord, CallbackResult,
+    ClaimedCallback, ClaimedJob, Doubt, IdempotencyClaim, IdempotencyRecord, JobNext, Lease,
+    MessageStore, MessageUpdate, NewCallback, NewJob, OutboxEntry, Reservation, SendReservation,
+    StoreError, StoreResult, StoredResponse, ThreadCursor, ThreadOwner,
 };
 
 /// How long an idempotency key holds (SPEC 4.1).
@@ -714,10 +714,6 @@ pub(super) async fn accept_in(
     }
     Ok(AcceptOutcome::Accepted)
 }
-
-/// The columns a `CallbackRecord` is read from.
-pub(super) const CALLBACK_COLUMNS: &str =
-    "webhook_id, seq, url, state, attempts, last_result, payload, created_at";
 
 pub(super) fn callback_from_row(r: &sqlx::sqlite::SqliteRow) -> StoreResult<CallbackRecord> {
     let count = |column: &str| -> StoreResult<u32> {
