@@ -4,11 +4,8 @@
 pub mod outbox;
 pub mod pace;
 pub mod postmark;
-mod postmark_reconcile;
 pub mod smtp;
 pub mod twilio;
-mod twilio_reconcile;
-pub mod twilio_signature;
 
 use std::sync::Arc;
 use std::time::Duration;

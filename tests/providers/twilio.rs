@@ -10,8 +10,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use herald::domain::codes;
 use herald::providers::pace::Pace;
+use herald::providers::twilio::signature as twilio_signature;
 use herald::providers::twilio::{TwilioConfig, TwilioProvider};
-use herald::providers::{Effect, Provider, SendOutcome, twilio_signature};
+use herald::providers::{Effect, Provider, SendOutcome};
 use secrecy::SecretString;
 
 use crate::fake_twilio::{self, ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, Reply};

@@ -1,5 +1,6 @@
 //! `POST /webhooks/postmark`: Postmark's Delivery, Bounce, SpamComplaint and
-//! SubscriptionChange events, behind the Basic credentials of `[webhooks]`. With no
+//! SubscriptionChange events (read by src/providers/postmark/webhook.rs), behind the Basic
+//! credentials of `[webhooks]`. With no
 //! credentials configured the endpoint refuses everything with `403` (Postmark stops retrying
 //! on a 403); wrong credentials are `401`.
 //!
@@ -8,17 +9,13 @@
 //! answered `503`, so Postmark retries it once the send is recorded (a receipt applied earlier
 //! would be overwritten by the send's own record).
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::ExposeSecret;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
 
 use crate::api::error::ApiError;
 use crate::api::extract::ApiBody;
@@ -28,30 +25,8 @@ use crate::domain::codes;
 use crate::domain::message::{Message, MessageStatus, Protocol};
 use crate::domain::optout::{OptCause, OptEvent, OptSource};
 use crate::providers::Receipt;
+use crate::providers::postmark::webhook::{Event, Report};
 use crate::store::EmailOptChange;
-
-/// The fields of Postmark's webhook events Herald reads; the rest is ignored.
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Event {
-    record_type: String,
-    #[serde(rename = "MessageID")]
-    message_id: Option<String>,
-    /// Bounce: `HardBounce`, `SoftBounce`, ...
-    #[serde(rename = "Type")]
-    kind: Option<String>,
-    /// Bounce and SpamComplaint: the address concerned.
-    email: Option<String>,
-    /// Delivery and SubscriptionChange: the address concerned.
-    recipient: Option<String>,
-    #[serde(default)]
-    metadata: HashMap<String, serde_json::Value>,
-    suppress_sending: Option<bool>,
-    description: Option<String>,
-}
-
-/// Bounce types after which an address must not be emailed again.
-const HARD_BOUNCES: [&str; 2] = ["HardBounce", "BadEmailAddress"];
 
 fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let hooks = &state.settings.webhooks;
@@ -97,64 +72,35 @@ pub async fn receive(
         tracing::info!(record = %event.record_type, "Postmark event for a message Herald does not know");
         return Ok(StatusCode::OK);
     };
-    match event.record_type.as_str() {
-        "Delivery" => {
-            if is_recipient(&message, event.recipient.as_deref()) {
+    match event.report() {
+        Report::Delivered { address } => {
+            if is_recipient(&message, address) {
                 receipt(&state, &message, Receipt::Delivered).await?;
             }
         }
-        "Bounce"
-            if event
-                .kind
-                .as_deref()
-                .is_some_and(|k| HARD_BOUNCES.contains(&k)) =>
-        {
-            let address = event.email.as_deref();
+        Report::Refused {
+            address,
+            receipt: refused,
+        } => {
             stop_emailing(&state, &message, address).await?;
             if is_recipient(&message, address) {
-                let detail = format!(
-                    "Postmark reported a hard bounce: {}",
-                    event.description.as_deref().unwrap_or("address rejected")
-                );
-                let bounced = Receipt::Undelivered {
-                    code: Some(codes::INVALID_EMAIL_ADDRESS),
-                    detail,
-                };
-                receipt(&state, &message, bounced).await?;
+                receipt(&state, &message, refused).await?;
             }
         }
-        "SpamComplaint" => {
-            let address = event.email.as_deref();
-            stop_emailing(&state, &message, address).await?;
-            if is_recipient(&message, address) {
-                let complained = Receipt::Undelivered {
-                    code: Some(codes::COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE),
-                    detail: "the recipient marked the message as spam".into(),
-                };
-                receipt(&state, &message, complained).await?;
-            }
-        }
-        "SubscriptionChange" if event.suppress_sending == Some(true) => {
-            stop_emailing(&state, &message, event.recipient.as_deref()).await?;
-        }
-        other => tracing::debug!(record = other, "Postmark event ignored"),
+        Report::Unsubscribed { address } => stop_emailing(&state, &message, address).await?,
+        Report::Ignored => tracing::debug!(record = %event.record_type, "Postmark event ignored"),
     }
     Ok(StatusCode::OK)
 }
 
 /// The EMAIL message an event is about: by Postmark's MessageID, else by our Metadata.
 async fn find_message(state: &AppState, event: &Event) -> Result<Option<Message>, ApiError> {
-    if let Some(id) = event.message_id.as_deref().filter(|id| !id.is_empty())
+    if let Some(id) = event.message_id()
         && let Some(message) = state.store.message_by_provider_id(id).await?
     {
         return Ok(Some(message).filter(|m| m.protocol == Protocol::Email));
     }
-    let uuid = event
-        .metadata
-        .get("messageUUID")
-        .and_then(|v| v.as_str())
-        .and_then(|s| Uuid::parse_str(s).ok());
-    let Some(uuid) = uuid else {
+    let Some(uuid) = event.message_uuid() else {
         return Ok(None);
     };
     Ok(state

@@ -1,5 +1,6 @@
 //! `POST /webhooks/twilio/status` (delivery receipts) and `POST /webhooks/twilio/inbound`
-//! (texts from customers). Both are signed by Twilio with the account's auth token over the
+//! (texts from customers): the HTTP side; what the parameters mean is read by
+//! src/providers/twilio/webhook.rs. Both are signed by Twilio with the account's auth token over the
 //! URL it was given, `public_base_url` + path + query; anything unsigned or wrongly signed is
 //! `403` and changes nothing. The signature is over the form's parameters, so the body is read
 //! (not interpreted) to check it: a request without a signature is refused before that, and
@@ -14,23 +15,10 @@ use crate::api::error::ApiError;
 use crate::api::extract::ApiBody;
 use crate::api::state::AppState;
 use crate::delivery::inbound::{self, InboundText};
-use crate::domain::PhoneNumber;
 use crate::domain::codes;
 use crate::domain::message::Protocol;
-use crate::providers::{Receipt, twilio_signature};
-
-/// The form parameters of a request whose signature checked out.
-struct Params(Vec<(String, String)>);
-
-impl Params {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    }
-}
+use crate::providers::twilio::signature as twilio_signature;
+use crate::providers::twilio::webhook::{self, Params};
 
 async fn verified(
     state: &AppState,
@@ -84,27 +72,13 @@ pub async fn status(
     body: ApiBody,
 ) -> Result<StatusCode, ApiError> {
     let params = verified(&state, &uri, &headers, body).await?;
-    let Some(sid) = params.get("MessageSid").or_else(|| params.get("SmsSid")) else {
+    let Some(webhook::StatusReport {
+        sid,
+        reported,
+        receipt: Some(receipt),
+    }) = webhook::status_report(&params)
+    else {
         return Ok(StatusCode::NO_CONTENT);
-    };
-    let reported = params
-        .get("MessageStatus")
-        .or_else(|| params.get("SmsStatus"))
-        .unwrap_or_default();
-    let receipt = match reported {
-        "delivered" => Receipt::Delivered,
-        "undelivered" | "failed" => {
-            let mut detail = format!("Twilio reported the message {reported}");
-            if let Some(code) = params.get("ErrorCode") {
-                detail.push_str(&format!(" (error {code}"));
-                if let Some(message) = params.get("ErrorMessage") {
-                    detail.push_str(&format!(": {message}"));
-                }
-                detail.push(')');
-            }
-            Receipt::Undelivered { code: None, detail }
-        }
-        _ => return Ok(StatusCode::NO_CONTENT),
     };
     let message = state.store.message_by_provider_id(sid).await?;
     match message {
@@ -134,27 +108,22 @@ pub async fn inbound(
     body: ApiBody,
 ) -> Result<Response, ApiError> {
     let params = verified(&state, &uri, &headers, body).await?;
-    let number = |name: &str| params.get(name).and_then(|v| PhoneNumber::parse(v).ok());
-    let (Some(from), Some(to)) = (number("From"), number("To")) else {
+    let Some(sms) = webhook::inbound_sms(&params) else {
         tracing::warn!("Twilio inbound text without a usable From or To number; ignored");
         return Ok(empty_twiml());
     };
-    let sid = params
-        .get("MessageSid")
-        .or_else(|| params.get("SmsMessageSid"))
-        .map(str::to_string);
-    if let Some(sid) = &sid
+    if let Some(sid) = &sms.sid
         && state.store.message_by_provider_id(sid).await?.is_some()
     {
         // Twilio sent this one before (a retried webhook): it is recorded already.
         return Ok(empty_twiml());
     }
+    let to = sms.to.clone();
     let text = InboundText {
-        from,
-        to: to.clone(),
-        // PostgreSQL keeps no NUL in text; a carrier that sends one loses just that character.
-        body: params.get("Body").unwrap_or_default().replace('\0', ""),
-        provider_message_id: sid,
+        from: sms.from,
+        to: sms.to,
+        body: sms.body,
+        provider_message_id: sms.sid,
     };
     let received = inbound::receive(&state.store, &state.delivery_wake, text, state.clock.now())
         .await
@@ -169,8 +138,7 @@ pub async fn inbound(
 }
 
 fn empty_twiml() -> Response {
-    let mut response =
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>".into_response();
+    let mut response = webhook::EMPTY_TWIML.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/xml; charset=utf-8"),

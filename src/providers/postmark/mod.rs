@@ -1,18 +1,20 @@
 //! EMAIL through Postmark's `/email` JSON API. Delivery reports come back later through
 //! `/webhooks/postmark`, matched by the `MessageID` kept here or the `messageUUID` sent in
 //! `Metadata`, which is also what an in-doubt hand-over is looked up by
-//! ([`super::postmark_reconcile`]).
+//! ([`reconcile`]).
+
+mod reconcile;
+pub mod webhook;
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Effect, Outgoing, Provider, Reconciled, SendOutcome, describe, postmark_reconcile,
-    transport_failure,
-};
 use crate::domain::codes;
+use crate::providers::{
+    Effect, Outgoing, Provider, Reconciled, SendOutcome, describe, transport_failure,
+};
 
 /// Postmark's ErrorCode for a bad or missing server token.
 const BAD_TOKEN: i64 = 10;
@@ -79,7 +81,7 @@ impl Provider for PostmarkProvider {
 
     #[tracing::instrument(skip_all, fields(provider = "postmark", message_uuid = %m.message_uuid))]
     async fn reconcile(&self, m: &Outgoing, since: time::OffsetDateTime) -> Reconciled {
-        postmark_reconcile::reconcile(&self.http, &self.config, m, since).await
+        reconcile::reconcile(&self.http, &self.config, m, since).await
     }
 
     #[tracing::instrument(skip_all, fields(provider = "postmark", message_uuid = %m.message_uuid))]

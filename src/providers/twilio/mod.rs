@@ -1,15 +1,19 @@
 //! TEXT through Twilio's REST API: one form-encoded create-message call per message, with a
 //! `StatusCallback` that brings the carrier's receipt back to `/webhooks/twilio/status`; an
-//! in-doubt hand-over is looked up in the Messages list (`twilio_reconcile`).
+//! in-doubt hand-over is looked up in the Messages list (`reconcile`).
+
+mod reconcile;
+pub mod signature;
+pub mod webhook;
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::pace::Pace;
-use super::{Effect, Outgoing, Provider, Reconciled, SendOutcome, transport_failure};
 use crate::domain::codes;
+use crate::providers::pace::Pace;
+use crate::providers::{Effect, Outgoing, Provider, Reconciled, SendOutcome, transport_failure};
 
 /// Twilio error codes that no retry can fix (the number is invalid, unreachable or not
 /// textable; the sender cannot reach it).
@@ -100,7 +104,7 @@ impl Provider for TwilioProvider {
 
     #[tracing::instrument(skip_all, fields(provider = "twilio", message_uuid = %m.message_uuid))]
     async fn reconcile(&self, m: &Outgoing, since: time::OffsetDateTime) -> Reconciled {
-        super::twilio_reconcile::reconcile(&self.http, &self.config, m, since).await
+        reconcile::reconcile(&self.http, &self.config, m, since).await
     }
 
     #[tracing::instrument(skip_all, fields(provider = "twilio", message_uuid = %m.message_uuid))]

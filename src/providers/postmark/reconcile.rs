@@ -8,8 +8,8 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::postmark::PostmarkConfig;
-use super::{Outgoing, Reconciled, describe};
+use super::PostmarkConfig;
+use crate::providers::{Outgoing, Reconciled, describe};
 
 /// Postmark's search can lag a send by seconds, so a miss this soon after the hand-over may
 /// only mean the message is not indexed yet.

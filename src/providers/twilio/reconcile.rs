@@ -6,8 +6,8 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
-use super::twilio::{ErrorBody, TwilioConfig};
-use super::{Outgoing, Receipt, Reconciled, describe};
+use super::{ErrorBody, TwilioConfig};
+use crate::providers::{Outgoing, Receipt, Reconciled, describe};
 
 /// Enough for every message one sender gave one recipient since a hand-over began.
 const PAGE_SIZE: &str = "50";
