@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 use super::sender::{AttemptOutcome, CallbackSender};
 use crate::clock::Clock;
 use crate::config::CallbackSettings;
-use crate::delivery::backoff;
 use crate::domain::credential::WebhookSecret;
+use crate::domain::retry_schedule;
 use crate::store::{CallbackResult, ClaimedCallback, Store};
 
 const BATCH: u32 = 64;
@@ -166,7 +166,7 @@ impl Dispatcher {
                 retry_after,
             } => {
                 let retry = callback.attempts as usize + 1;
-                match backoff::next_delay(
+                match retry_schedule::next_delay(
                     &self.settings.retry_schedule_seconds,
                     retry,
                     0.2,

@@ -4,7 +4,6 @@
 //! database lock is held while a provider answers. Results are recorded only while the lease
 //! is still held; a worker that dies loses its lease and another worker takes the job.
 
-pub mod backoff;
 mod handover;
 pub mod inbound;
 pub mod own_messages;

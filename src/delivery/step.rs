@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::handover::Handover;
-use super::{backoff, own_messages};
+use super::own_messages;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::codes;
@@ -19,6 +19,7 @@ use crate::domain::message::{Message, MessageError, MessageStatus, Protocol, Pur
 use crate::domain::optout::{OptCause, OptEvent, OptSource, OptState};
 use crate::domain::policy::{Decision, DeliveryFacts, decide};
 use crate::domain::report::MessageReport;
+use crate::domain::retry_schedule;
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::observability;
 use crate::providers::{Effect, Outgoing, Providers, Receipt, Reconciled, SendOutcome};
@@ -377,7 +378,7 @@ impl Deliverer {
     /// When the job's next attempt is due on the delivery schedule (with jitter); `None` once
     /// the schedule is used up.
     fn retry_delay(&self, job: &ClaimedJob) -> Option<std::time::Duration> {
-        backoff::next_delay(
+        retry_schedule::next_delay(
             &self.settings.delivery.retry_schedule_seconds,
             job.attempts as usize,
             0.2,

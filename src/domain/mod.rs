@@ -13,6 +13,7 @@ pub mod optout;
 pub mod phone;
 pub mod policy;
 pub mod report;
+pub mod retry_schedule;
 pub mod send_request;
 
 pub use email::EmailAddress;

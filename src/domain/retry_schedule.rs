@@ -1,5 +1,6 @@
-//! Retry delays: a configured schedule of base delays, each jittered, with `Retry-After`
-//! honoured (and clamped) when the other side sent one.
+//! Retry delays, for delivery attempts and callbacks alike: a configured schedule of base
+//! delays, each jittered, with `Retry-After` honoured (and clamped) when the other side sent
+//! one.
 
 use std::time::Duration;
 
