@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::auth::Integrator;
@@ -20,10 +19,8 @@ use crate::domain::compose::compose;
 use crate::domain::credential::Scope;
 use crate::domain::customer::Customer;
 use crate::domain::directory::{Department, User};
-use crate::domain::message::{
-    Direction, MAX_TEXT_CHARS, Message, MessageStatus, Protocol, Purpose, Recipient, SendRequest,
-    Warning,
-};
+use crate::domain::message::{Direction, MAX_TEXT_CHARS, Message, Protocol, Recipient, Warning};
+use crate::domain::new_message::Checked;
 use crate::domain::report::MessageReport;
 use crate::domain::send_request;
 use crate::domain::{EmailAddress, PhoneNumber};
@@ -155,19 +152,20 @@ pub async fn send(
         (Vec::new(), Vec::new())
     };
 
-    let message = new_message(
-        &auth,
-        &department,
-        &user,
-        &customer,
-        &request,
+    let checked = Checked {
+        credential: &auth.0.username,
+        department: &department,
+        user: &user,
+        customer: &customer,
+        request: &request,
         recipient,
         cc,
         bcc,
         warnings,
         override_granted,
-        now,
-    );
+        request_uuid: context::request_id(),
+    };
+    let message = Message::requested(checked, now);
     let inline = request.direction == Direction::Outgoing && request.options.send_synchronously;
     let lease = Lease {
         id: Uuid::new_v4(),
@@ -434,61 +432,6 @@ async fn screen_copies(
         }
     }
     Ok(kept)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn new_message(
-    auth: &Integrator,
-    department: &Department,
-    user: &User,
-    customer: &Customer,
-    request: &SendRequest,
-    recipient: Recipient,
-    cc: Vec<String>,
-    bcc: Vec<String>,
-    warnings: Vec<Warning>,
-    override_granted: bool,
-    now: OffsetDateTime,
-) -> Message {
-    let incoming = request.direction == Direction::Incoming;
-    Message {
-        uuid: Uuid::now_v7(),
-        dealer_uuid: department.dealer_uuid,
-        department_uuid: department.uuid,
-        customer_uuid: Some(customer.uuid),
-        user_uuid: Some(user.uuid),
-        credential: Some(auth.0.username.clone()),
-        direction: request.direction,
-        protocol: request.protocol,
-        purpose: Purpose::Customer,
-        is_manual: request.is_manual,
-        body: request.body.clone(),
-        subject: request.subject.clone(),
-        recipient: recipient.as_str().to_string(),
-        cc,
-        bcc,
-        options: request.options.clone(),
-        override_optout: request.options.override_optout_rules && override_granted,
-        callback_url: request.callback_url.clone(),
-        callback_metadata: request.callback_metadata.clone(),
-        request_uuid: context::request_id(),
-        // INCOMING is recorded as received: nothing is sent to anyone.
-        status: if incoming {
-            MessageStatus::Delivered
-        } else if request.options.delay_seconds > 0 && !request.options.send_synchronously {
-            // Held before its first attempt: the same single insert, another status value.
-            MessageStatus::Scheduled
-        } else {
-            MessageStatus::Accepted
-        },
-        error: None,
-        warnings,
-        provider_message_id: None,
-        composed_body: incoming.then(|| request.body.clone()),
-        sender: incoming.then(|| recipient.as_str().to_string()),
-        created_at: now,
-        updated_at: now,
-    }
 }
 
 /// What makes two requests "the same" for an idempotency key: the path and the exact body.

@@ -14,11 +14,10 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::own_messages::own_text;
 use crate::domain::PhoneNumber;
 use crate::domain::directory::Department;
 use crate::domain::keywords::{Keyword, classify};
-use crate::domain::message::{Direction, MessageStatus, Purpose};
+use crate::domain::message::{Direction, Message, MessageStatus, Purpose};
 use crate::domain::optout::{OptCause, OptEvent, OptSource, OptState};
 use crate::store::{CustomerQuery, NewJob, OptChange, Store};
 
@@ -78,7 +77,7 @@ pub async fn receive(
         .and_then(|uuid| departments.iter().find(|d| d.uuid == uuid))
         .unwrap_or(oldest);
 
-    let mut incoming = own_text(
+    let mut incoming = Message::own_text(
         department,
         customer.as_ref().map(|c| c.uuid),
         &text.from,
@@ -134,7 +133,7 @@ pub async fn receive(
     };
     let mut reply_uuid = None;
     if let Some(body) = reply_text {
-        let mut reply = own_text(
+        let mut reply = Message::own_text(
             department,
             customer.as_ref().map(|c| c.uuid),
             &text.from,

@@ -9,49 +9,9 @@ use uuid::Uuid;
 
 use crate::domain::PhoneNumber;
 use crate::domain::directory::Department;
-use crate::domain::message::{Direction, Message, MessageStatus, Protocol, Purpose, SendOptions};
+use crate::domain::message::{Message, Purpose};
 use crate::domain::optout::{OptCause, OptSource};
 use crate::store::{NewJob, Store};
-
-/// A TEXT of Herald's own to or from `number` in the department's thread with `customer`.
-pub fn own_text(
-    department: &Department,
-    customer: Option<Uuid>,
-    number: &PhoneNumber,
-    body: String,
-    now: OffsetDateTime,
-) -> Message {
-    Message {
-        uuid: Uuid::now_v7(),
-        dealer_uuid: department.dealer_uuid,
-        department_uuid: department.uuid,
-        customer_uuid: customer,
-        user_uuid: None,
-        credential: None,
-        direction: Direction::Outgoing,
-        protocol: Protocol::Text,
-        purpose: Purpose::Customer,
-        is_manual: false,
-        body,
-        subject: None,
-        recipient: number.to_string(),
-        cc: Vec::new(),
-        bcc: Vec::new(),
-        options: SendOptions::default(),
-        override_optout: false,
-        callback_url: None,
-        callback_metadata: Default::default(),
-        request_uuid: Uuid::new_v4(),
-        status: MessageStatus::Accepted,
-        error: None,
-        warnings: Vec::new(),
-        provider_message_id: None,
-        composed_body: None,
-        sender: None,
-        created_at: now,
-        updated_at: now,
-    }
-}
 
 /// Who asked for an opt-in request, for the number's history.
 pub struct Asker {
@@ -74,7 +34,7 @@ pub async fn request_optin(
     asked_by: Asker,
     now: OffsetDateTime,
 ) -> anyhow::Result<Option<Uuid>> {
-    let mut request = own_text(
+    let mut request = Message::own_text(
         department,
         customer,
         phone,

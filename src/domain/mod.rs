@@ -9,6 +9,7 @@ pub mod directory;
 pub mod email;
 pub mod keywords;
 pub mod message;
+pub mod new_message;
 pub mod optout;
 pub mod phone;
 pub mod policy;
