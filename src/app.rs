@@ -61,7 +61,7 @@ impl Application {
         let settings = Arc::new(settings);
         // Directory rows are served from memory from here on (src/store/cached).
         let store: Arc<dyn Store> = Arc::new(CachedStore::new(store));
-        let providers = Providers::from_settings(&settings, store.clone())?;
+        let providers = Providers::from_settings(&settings, store.clone(), clock.clone())?;
         let wakeups = Wakeups::default();
         let deliverer = Deliverer::new(
             store.clone(),

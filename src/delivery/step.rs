@@ -285,7 +285,7 @@ impl Deliverer {
                      protocol cannot be asked; sent again the same way (same Message-ID)"
                         .to_string()
                 });
-                history.push(attempt(attempt_no, "SUCCESS", None, detail));
+                history.push(self.attempt(attempt_no, "SUCCESS", None, detail));
                 let update =
                     self.sent_update(&message, &outgoing, provider_message_id, receipt, mode);
                 self.end(job, &message, update, history).await?;
@@ -295,7 +295,7 @@ impl Deliverer {
                 // Never sent again blindly: the next step asks the provider first. An inline
                 // send leaves the message queued for that (the client sees it ACCEPTED).
                 tracing::warn!(attempt = attempt_no, %detail, "hand-over in doubt; the provider will be asked before any resend");
-                history.push(attempt(attempt_no, "IN_DOUBT", None, Some(detail)));
+                history.push(self.attempt(attempt_no, "IN_DOUBT", None, Some(detail)));
                 let delay = self.retry_delay(job).unwrap_or_default();
                 let next = JobNext::Retry {
                     due_at: self.clock.now() + delay,
@@ -309,7 +309,7 @@ impl Deliverer {
                 let next = (mode == Mode::Queued)
                     .then(|| self.retry_delay(job))
                     .flatten();
-                history.push(attempt(attempt_no, "TRANSIENT", None, Some(detail.clone())));
+                history.push(self.attempt(attempt_no, "TRANSIENT", None, Some(detail.clone())));
                 match next {
                     Some(delay) => {
                         let due_at = self.clock.now() + delay;
@@ -359,7 +359,7 @@ impl Deliverer {
                     self.apply_effect(&message, effect).await?;
                     handover.release();
                 }
-                history.push(attempt(
+                history.push(self.attempt(
                     attempt_no,
                     "PERMANENT",
                     Some(code.to_string()),
@@ -377,6 +377,23 @@ impl Deliverer {
 
     /// When the job's next attempt is due on the delivery schedule (with jitter); `None` once
     /// the schedule is used up.
+    /// One attempt of the history, at the injectable clock's time.
+    fn attempt(
+        &self,
+        n: u32,
+        outcome: &str,
+        error_code: Option<String>,
+        detail: Option<String>,
+    ) -> AttemptRecord {
+        AttemptRecord {
+            attempt: n,
+            at: self.clock.now(),
+            outcome: outcome.into(),
+            error_code,
+            detail,
+        }
+    }
+
     fn retry_delay(&self, job: &ClaimedJob) -> Option<std::time::Duration> {
         retry_schedule::next_delay(
             &self.settings.delivery.retry_schedule_seconds,
@@ -442,7 +459,7 @@ impl Deliverer {
         };
         let mut history = Vec::new();
         if doubt.retaken {
-            let mut row = attempt(
+            let mut row = self.attempt(
                 doubtful,
                 "IN_DOUBT",
                 None,
@@ -464,7 +481,7 @@ impl Deliverer {
                 receipt,
             } => {
                 tracing::info!(provider = provider.name(), %provider_message_id, "in-doubt hand-over found at the provider; not sending again");
-                history.push(attempt(
+                history.push(self.attempt(
                     doubtful,
                     "RECONCILED_SENT",
                     None,
@@ -483,7 +500,7 @@ impl Deliverer {
                     provider = provider.name(),
                     "in-doubt hand-over not found at the provider; sending"
                 );
-                history.push(attempt(
+                history.push(self.attempt(
                     doubtful,
                     "RECONCILED_NOT_FOUND",
                     None,
@@ -502,7 +519,7 @@ impl Deliverer {
             }),
             Reconciled::Unknown { detail } => {
                 tracing::warn!(provider = provider.name(), %detail, "cannot ask the provider about an in-doubt hand-over; asking again later");
-                history.push(attempt(
+                history.push(self.attempt(
                     doubtful,
                     "IN_DOUBT",
                     None,
@@ -952,21 +969,6 @@ fn give_up_error(message: &Message, detail: &str) -> MessageError {
     MessageError {
         code: provider_failure_code(message.protocol).into(),
         description: detail.to_string(),
-    }
-}
-
-fn attempt(
-    n: u32,
-    outcome: &str,
-    error_code: Option<String>,
-    detail: Option<String>,
-) -> AttemptRecord {
-    AttemptRecord {
-        attempt: n,
-        at: OffsetDateTime::now_utc(),
-        outcome: outcome.into(),
-        error_code,
-        detail,
     }
 }
 

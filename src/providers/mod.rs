@@ -16,6 +16,7 @@ use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::clock::Clock;
 use crate::config::{EmailProviderKind, Settings, TextProviderKind};
 use crate::store::Store;
 
@@ -117,8 +118,12 @@ pub struct Providers {
 }
 
 impl Providers {
-    pub fn from_settings(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
-        let outbox: Arc<dyn Provider> = Arc::new(outbox::OutboxProvider::new(store));
+    pub fn from_settings(
+        settings: &Settings,
+        store: Arc<dyn Store>,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let outbox: Arc<dyn Provider> = Arc::new(outbox::OutboxProvider::new(store, clock));
         // Below the delivery deadline, so a slow provider is a classified timeout.
         let timeout = settings
             .delivery

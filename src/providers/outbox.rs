@@ -8,15 +8,17 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{Outgoing, Provider, Receipt, Reconciled, SendOutcome};
+use crate::clock::Clock;
 use crate::store::{OutboxEntry, Store};
 
 pub struct OutboxProvider {
     store: Arc<dyn Store>,
+    clock: Clock,
 }
 
 impl OutboxProvider {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn Store>, clock: Clock) -> Self {
+        Self { store, clock }
     }
 }
 
@@ -52,7 +54,7 @@ impl Provider for OutboxProvider {
             subject: m.subject.clone(),
             body: m.body.clone(),
             media_urls: m.media_urls.clone(),
-            sent_at: OffsetDateTime::now_utc(),
+            sent_at: self.clock.now(),
         };
         match self.store.record_outbox(&entry).await {
             Ok(()) => SendOutcome::Accepted {
