@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
 use super::csrf::Posted;
-use super::layout::{self, action, page, time};
+use super::layout::{self, action, page, param, query_pairs, time};
 use super::messages::status_badge;
 use super::session::Session;
 use crate::api::AppState;
@@ -19,19 +19,11 @@ pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    };
+    let pairs = query_pairs(query);
     let params = CallbackParams {
-        status: get("status"),
+        status: param(&pairs, "status"),
         page_size: None,
-        page_token: get("pageToken"),
+        page_token: param(&pairs, "pageToken"),
     };
     let pending = params.status.as_deref() == Some("PENDING");
     let (rows, next) = match callback_list(&state, &params).await {

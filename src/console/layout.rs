@@ -89,6 +89,21 @@ pub fn action(session: &Session, url: &str, label: &str) -> Markup {
     }
 }
 
+/// A page's query string as name-value pairs, in order.
+pub fn query_pairs(query: Option<String>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The first value of `name` among `pairs`.
+pub fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
+}
+
 pub fn time(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }

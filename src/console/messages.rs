@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
-use super::layout::{self, page, time};
+use super::layout::{self, page, param, query_pairs, time};
 use super::session::Session;
 use crate::api::AppState;
 use crate::api::admin_read::{MessageParams, message_detail, message_log};
@@ -36,12 +36,7 @@ const FIELDS: [(&str, &str); 5] = [
 ];
 
 fn params(pairs: &[(String, String)]) -> MessageParams {
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    };
+    let get = |name: &str| param(pairs, name);
     MessageParams {
         page_size: get("pageSize"),
         page_token: get("pageToken"),
@@ -112,9 +107,7 @@ pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
+    let pairs = query_pairs(query);
     let form = filter_form(&pairs);
     match message_log(&state, &params(&pairs)).await {
         Ok((rows, next)) => {

@@ -117,9 +117,5 @@ async fn exists(conn: &mut PgConnection, message: Uuid) -> StoreResult<ActionOut
         .fetch_optional(&mut *conn)
         .await?
         .is_some();
-    Ok(if found {
-        ActionOutcome::Refused
-    } else {
-        ActionOutcome::Missing
-    })
+    Ok(ActionOutcome::of(false, found))
 }

@@ -97,9 +97,5 @@ async fn exists(conn: &mut sqlx::SqliteConnection, uuid: &str) -> StoreResult<Ac
         .fetch_optional(&mut *conn)
         .await?
         .is_some();
-    Ok(if found {
-        ActionOutcome::Refused
-    } else {
-        ActionOutcome::Missing
-    })
+    Ok(ActionOutcome::of(false, found))
 }
