@@ -12,18 +12,18 @@ use uuid::Uuid;
 
 use crate::config::{Backend, DatabaseUrl};
 use crate::domain::credential::Credential;
-use crate::domain::customer::{ContactOrigin, Customer};
 use crate::domain::directory::{Dealer, Department, User};
-use crate::domain::optout::{OptCause, OptEvent, OptSource, OptStatus};
-use crate::domain::{EmailAddress, PhoneNumber};
 
 pub mod admin_actions;
 pub mod admin_ops;
 pub mod admin_reads;
+mod backend;
 pub mod backup;
 mod batcher;
 mod cached;
+mod compliance;
 mod connect_error;
+mod customers;
 pub mod messages;
 pub mod postgres;
 mod queued;
@@ -33,6 +33,10 @@ pub use admin_actions::AdminActionStore;
 pub use admin_ops::AdminOpsStore;
 pub use admin_reads::AdminReadStore;
 pub use cached::CachedStore;
+pub use compliance::{
+    ComplianceStore, CustomerLock, LockOutcome, OptChange, OptHistoryEntry, UnlockOutcome,
+};
+pub use customers::{CustomerQuery, CustomerStore, EmailFlags, EmailOptChange};
 pub use messages::*;
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -74,81 +78,6 @@ impl StoreError {
             _ => false,
         }
     }
-}
-
-/// A customer lock held by one user until it expires.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomerLock {
-    pub customer_uuid: Uuid,
-    pub user_uuid: Uuid,
-    pub expires_at: OffsetDateTime,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LockOutcome {
-    /// The lock is now held by the asking user (new, or extended).
-    Held(CustomerLock),
-    /// Another user holds an unexpired lock.
-    HeldByOther(CustomerLock),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UnlockOutcome {
-    Released,
-    NotLocked,
-    HeldByOther(CustomerLock),
-}
-
-/// One requested change to an opt state.
-#[derive(Debug, Clone, Copy)]
-pub struct OptChange<'a> {
-    pub phone: &'a PhoneNumber,
-    pub event: OptEvent,
-    pub source: OptSource,
-    /// Kept with the event in the history.
-    pub cause: &'a OptCause,
-}
-
-/// One requested change to the `okToEmail` of an address, wherever the dealer's customers
-/// have it, recorded in the address's history.
-#[derive(Debug, Clone, Copy)]
-pub struct EmailOptChange<'a> {
-    pub email: &'a EmailAddress,
-    pub ok_to_email: bool,
-    pub event: OptEvent,
-    pub source: OptSource,
-    pub cause: &'a OptCause,
-}
-
-/// A row of a number's or an address's opt history. The cause is `None` where nothing is
-/// known of it (rows from before causes were kept).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OptHistoryEntry {
-    pub event: String,
-    pub source: String,
-    pub state: String,
-    pub at: OffsetDateTime,
-    pub actor: Option<String>,
-    pub cause_message_uuid: Option<Uuid>,
-    pub cause_request_id: Option<Uuid>,
-}
-
-/// `okToEmail` and `doNotCC` of one customer's registration of an address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EmailFlags {
-    pub ok_to_email: bool,
-    pub do_not_cc: bool,
-}
-
-/// What a customer search matches on; built by the API from one search term.
-#[derive(Debug, Clone)]
-pub struct CustomerQuery {
-    /// Matched against first name, last name, "first last", company (substring, any case)
-    /// and customer key (exact). Empty matches no one (inbound texts look up by phone only).
-    pub text: String,
-    pub phone: Option<PhoneNumber>,
-    pub email: Option<EmailAddress>,
-    pub limit: u32,
 }
 
 /// Everything Herald keeps. Split by subject so each backend implements it file by file.
@@ -290,115 +219,6 @@ pub trait CredentialStore: Send + Sync + 'static {
     async fn revoke_credential(&self, username: &str, now: OffsetDateTime) -> StoreResult<bool>;
     /// Records that `username` authenticated at `at` (never moving the stamp back).
     async fn touch_credential(&self, username: &str, at: OffsetDateTime) -> StoreResult<()>;
-}
-
-#[async_trait]
-pub trait CustomerStore: Send + Sync + 'static {
-    /// Inserts or replaces a customer with its numbers and addresses, and gives numbers from a
-    /// DMS import their opt-in, all in one transaction.
-    async fn save_customer(
-        &self,
-        customer: &Customer,
-        origin: ContactOrigin,
-        now: OffsetDateTime,
-    ) -> StoreResult<()> {
-        self.save_customer_caused(customer, origin, &OptCause::NONE, now)
-            .await
-    }
-    /// [`CustomerStore::save_customer`], with the cause kept in the opt history of what it
-    /// changes: a DMS import's numbers, and every address whose `okToEmail` is new or changed.
-    async fn save_customer_caused(
-        &self,
-        customer: &Customer,
-        origin: ContactOrigin,
-        cause: &OptCause,
-        now: OffsetDateTime,
-    ) -> StoreResult<()>;
-    /// The customer, if it exists and belongs to `dealer`.
-    async fn customer(&self, dealer: Uuid, uuid: Uuid) -> StoreResult<Option<Customer>>;
-    async fn customer_by_key(&self, dealer: Uuid, key: &str) -> StoreResult<Option<Customer>>;
-    async fn search_customers(
-        &self,
-        dealer: Uuid,
-        query: &CustomerQuery,
-    ) -> StoreResult<Vec<Customer>>;
-    /// Sets `okToEmail` on every address equal to `change.email` among the dealer's
-    /// customers and records the event in the address's history, in one transaction;
-    /// returns how many were changed.
-    async fn set_ok_to_email(
-        &self,
-        dealer: Uuid,
-        change: &EmailOptChange<'_>,
-        now: OffsetDateTime,
-    ) -> StoreResult<u64>;
-    /// The flags of `email` wherever the dealer's customers have it (empty when unknown).
-    async fn email_flags(&self, dealer: Uuid, email: &EmailAddress)
-    -> StoreResult<Vec<EmailFlags>>;
-}
-
-#[async_trait]
-pub trait ComplianceStore: Send + Sync + 'static {
-    async fn opt_status(&self, dealer: Uuid, phone: &PhoneNumber) -> StoreResult<OptStatus>;
-    /// Applies the changes in order, in one transaction, recording each in the history;
-    /// returns the resulting status of each number. A number that becomes `OPTED_IN` releases
-    /// the messages waiting for it: their jobs become due now, in the order accepted.
-    async fn apply_opt_changes(
-        &self,
-        dealer: Uuid,
-        changes: &[OptChange<'_>],
-        now: OffsetDateTime,
-    ) -> StoreResult<Vec<OptStatus>>;
-    /// Records that an opt-in request is being texted to `phone`, unless one was in the last
-    /// 24 hours or the number is no longer `NOT_SET`; returns whether this caller may send it.
-    /// On success the request is recorded in the number's history (`OPTIN_REQUEST_SENT`)
-    /// with `cause` (the request's own message), in the same transaction.
-    async fn claim_optin_request(
-        &self,
-        dealer: Uuid,
-        phone: &PhoneNumber,
-        source: OptSource,
-        cause: &OptCause,
-        now: OffsetDateTime,
-    ) -> StoreResult<bool>;
-    /// The number's history at `dealer`, oldest first.
-    async fn opt_history(
-        &self,
-        dealer: Uuid,
-        phone: &PhoneNumber,
-    ) -> StoreResult<Vec<OptHistoryEntry>>;
-    /// The address's history at `dealer`, oldest first.
-    async fn email_opt_history(
-        &self,
-        dealer: Uuid,
-        email: &EmailAddress,
-    ) -> StoreResult<Vec<OptHistoryEntry>>;
-    /// Takes or extends `lock` unless another user holds an unexpired one.
-    async fn lock_customer(
-        &self,
-        lock: &CustomerLock,
-        now: OffsetDateTime,
-    ) -> StoreResult<LockOutcome>;
-    async fn unlock_customer(
-        &self,
-        customer: Uuid,
-        user: Uuid,
-        now: OffsetDateTime,
-    ) -> StoreResult<UnlockOutcome>;
-    /// The unexpired lock on a customer, if any.
-    async fn customer_lock(
-        &self,
-        customer: Uuid,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<CustomerLock>>;
-    async fn add_to_blacklist(
-        &self,
-        dealer: Uuid,
-        emails: &[EmailAddress],
-        domains: &[String],
-        now: OffsetDateTime,
-    ) -> StoreResult<()>;
-    /// Whether the dealer's own list names this address or its domain.
-    async fn is_blacklisted(&self, dealer: Uuid, email: &EmailAddress) -> StoreResult<bool>;
 }
 
 /// Opens the store a database URL names (creating an SQLite file if needed). Does not migrate.

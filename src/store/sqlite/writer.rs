@@ -256,7 +256,7 @@ impl Writer {
 }
 
 /// One write: derefs to the connection; `commit` to keep it, drop to undo it.
-pub(super) struct WriteTx {
+pub struct WriteTx {
     guard: Option<OwnedMutexGuard<State>>,
     pending: Arc<Notify>,
     /// False for a single statement, which has nothing to undo.
