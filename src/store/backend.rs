@@ -49,11 +49,16 @@ pub trait Backend: Send + Sync + 'static {
     type Read: DerefMut<Target = Self::Conn> + Send;
     /// A write transaction, durable once committed.
     type Tx: DerefMut<Target = Self::Conn> + Send;
+    /// A write of exactly one statement, durable once committed (SQLite: no savepoint;
+    /// PostgreSQL: the statement commits by itself).
+    type One: DerefMut<Target = Self::Conn> + Send;
 
     fn query(sql: impl SqlSafeStr) -> Self::Query;
     fn read(&self) -> impl Future<Output = StoreResult<Self::Read>> + Send;
     fn begin(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
     fn commit(tx: Self::Tx) -> impl Future<Output = StoreResult<()>> + Send;
+    fn begin_one(&self) -> impl Future<Output = StoreResult<Self::One>> + Send;
+    fn commit_one(one: Self::One) -> impl Future<Output = StoreResult<()>> + Send;
     /// `t` as the backend compares and keeps it (PostgreSQL: to the millisecond; SQLite
     /// truncates only when it binds).
     fn at(t: OffsetDateTime) -> OffsetDateTime;
@@ -106,14 +111,4 @@ pub trait Row: Send + Sync + Sized {
 
 pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {value:?}"))
-}
-
-/// Maps a uniqueness violation to a `Conflict` naming `what`.
-pub(crate) fn conflict_as(what: &'static str) -> impl Fn(StoreError) -> StoreError {
-    move |e| match &e {
-        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            StoreError::Conflict(what)
-        }
-        _ => e,
-    }
 }

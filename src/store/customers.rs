@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::backend::{Query, Row, corrupt};
-use super::compliance::{ComplianceBackend, EMAIL_HISTORY, HistoryRow, apply_change, insert_event};
+use super::compliance::ComplianceBackend;
+use super::compliance_rows::{EMAIL_HISTORY, HistoryRow, apply_change, insert_event};
 use super::{OptChange, StoreError, StoreResult};
 use crate::domain::customer::{
     ContactOrigin, Customer, CustomerEmail, CustomerPhone, EmailLabel, PhoneLabel,

@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 use time::{Duration, OffsetDateTime};
 
-use super::messages::{callback_from_row, notify};
+use super::messages::notify;
 use super::{CALLBACKS_CHANNEL, PgStore, at};
 use crate::store::StoreResult;
 use crate::store::admin_actions::ActionOutcome;
@@ -14,6 +14,7 @@ use crate::store::admin_ops::{
     AdminOpsStore, CallbackEntry, CallbackState, QueueFigures, figures, sql,
 };
 use crate::store::admin_reads::Cursor;
+use crate::store::message_rows::callback_from_row;
 
 fn entry(r: &PgRow) -> StoreResult<CallbackEntry> {
     Ok(CallbackEntry {

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::directory::{department_from_row, user_from_row};
-use super::messages::{MESSAGE_COLUMNS, message_from_row};
+use super::messages::MESSAGE_COLUMNS;
 use super::{PgStore, at, corrupt};
 use crate::domain::credential::{Grant, Level, Scope};
 use crate::domain::directory::{Dealer, Department, User};
@@ -17,6 +17,7 @@ use crate::store::StoreResult;
 use crate::store::admin_reads::{
     AdminReadStore, Conditions, CredentialEntry, Cursor, DealerEntry, MessageFilter,
 };
+use crate::store::message_rows::message_from_row;
 
 /// A value bound to one of the message log's optional conditions.
 enum Arg {

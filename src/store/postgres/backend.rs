@@ -22,6 +22,7 @@ impl Backend for PgStore {
     type Query = PgQuery;
     type Read = PoolConnection<Postgres>;
     type Tx = Transaction<'static, Postgres>;
+    type One = PoolConnection<Postgres>;
 
     fn query(sql: impl SqlSafeStr) -> PgQuery {
         PgQuery(sqlx::query(sql))
@@ -37,6 +38,14 @@ impl Backend for PgStore {
 
     async fn commit(tx: Self::Tx) -> StoreResult<()> {
         Ok(tx.commit().await?)
+    }
+
+    async fn begin_one(&self) -> StoreResult<Self::One> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    async fn commit_one(_one: Self::One) -> StoreResult<()> {
+        Ok(())
     }
 
     fn at(t: OffsetDateTime) -> OffsetDateTime {

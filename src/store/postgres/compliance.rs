@@ -15,7 +15,8 @@ use super::{JOBS_CHANNEL, PgStore, at};
 use crate::domain::PhoneNumber;
 use crate::domain::optout::OptStatus;
 use crate::store::backend::{Backend, Query};
-use crate::store::compliance::{ComplianceBackend, lock_from_row, read_lock, status_from_row};
+use crate::store::compliance::ComplianceBackend;
+use crate::store::compliance_rows::{lock_from_row, read_lock, status_from_row};
 use crate::store::{CustomerLock, LockOutcome, StoreResult, UnlockOutcome};
 
 impl ComplianceBackend for PgStore {

@@ -1,15 +1,14 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{PgStore, at, conflict_as, from_jsonb};
-use crate::domain::EmailAddress;
+use super::{PgStore, at, conflict_as};
 use crate::domain::directory::{Dealer, Department, User};
+pub(super) use crate::store::directory_rows::{department_from_row, user_from_row};
 use crate::store::{DirectoryStore, StoreError, StoreResult};
 
 #[async_trait]
@@ -226,31 +225,4 @@ fn sender_number(department: &Department) -> Option<&str> {
         .text_sender_number
         .as_ref()
         .map(|n| n.as_str())
-}
-
-pub(super) fn department_from_row(r: &PgRow) -> StoreResult<Department> {
-    Ok(Department {
-        uuid: r.try_get("uuid")?,
-        dealer_uuid: r.try_get("dealer_uuid")?,
-        name: r.try_get("name")?,
-        settings: from_jsonb(r, "settings")?,
-        default_user_uuid: r.try_get("default_user_uuid")?,
-    })
-}
-
-/// A `users` row (every column) as a [`User`].
-pub(super) fn user_from_row(r: &PgRow) -> StoreResult<User> {
-    let email: Option<String> = r.try_get("email")?;
-    Ok(User {
-        uuid: r.try_get("uuid")?,
-        department_uuid: r.try_get("department_uuid")?,
-        first_name: r.try_get("first_name")?,
-        last_name: r.try_get("last_name")?,
-        email: email
-            .map(|e| EmailAddress::parse(&e).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .transpose()?,
-        can_text: r.try_get("can_text")?,
-        can_email: r.try_get("can_email")?,
-        is_default: r.try_get("is_default")?,
-    })
 }

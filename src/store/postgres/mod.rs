@@ -14,6 +14,7 @@ mod admin_ops;
 mod admin_reads;
 mod backend;
 mod callback_commit;
+mod claims;
 mod compliance;
 mod credentials;
 mod customers;

@@ -6,7 +6,6 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use time::{Duration, OffsetDateTime};
 
-use super::messages::callback_from_row;
 use super::{SqliteStore, from_ms, ms, parse_uuid};
 use crate::store::StoreResult;
 use crate::store::admin_actions::ActionOutcome;
@@ -14,6 +13,7 @@ use crate::store::admin_ops::{
     AdminOpsStore, CallbackEntry, CallbackState, QueueFigures, figures, sql,
 };
 use crate::store::admin_reads::Cursor;
+use crate::store::message_rows::callback_from_row;
 
 fn entry(r: &SqliteRow) -> StoreResult<CallbackEntry> {
     Ok(CallbackEntry {

@@ -7,7 +7,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::directory::{department_from_row, user_from_row};
-use super::messages::{MESSAGE_COLUMNS, json, message_from_row};
+use super::messages::{MESSAGE_COLUMNS, json};
 use super::{SqliteStore, corrupt, from_ms, ms, parse_uuid};
 use crate::domain::credential::{Grant, Level, Scope};
 use crate::domain::directory::{Dealer, Department, User};
@@ -16,6 +16,7 @@ use crate::store::StoreResult;
 use crate::store::admin_reads::{
     AdminReadStore, Conditions, CredentialEntry, Cursor, DealerEntry, MessageFilter,
 };
+use crate::store::message_rows::message_from_row;
 
 /// A value bound to one of the message log's optional conditions.
 enum Arg {

@@ -22,6 +22,7 @@ impl Backend for SqliteStore {
     type Query = LiteQuery;
     type Read = PoolConnection<Sqlite>;
     type Tx = writer::WriteTx;
+    type One = writer::WriteTx;
 
     fn query(sql: impl SqlSafeStr) -> LiteQuery {
         LiteQuery(sqlx::query(sql))
@@ -37,6 +38,14 @@ impl Backend for SqliteStore {
 
     async fn commit(tx: Self::Tx) -> StoreResult<()> {
         tx.commit().await
+    }
+
+    async fn begin_one(&self) -> StoreResult<Self::One> {
+        self.write_statement().await
+    }
+
+    async fn commit_one(one: Self::One) -> StoreResult<()> {
+        one.commit().await
     }
 
     fn at(t: OffsetDateTime) -> OffsetDateTime {

@@ -9,7 +9,8 @@ use super::SqliteStore;
 use crate::domain::PhoneNumber;
 use crate::domain::optout::OptStatus;
 use crate::store::backend::{Backend, Query};
-use crate::store::compliance::{ComplianceBackend, read_lock, read_status};
+use crate::store::compliance::ComplianceBackend;
+use crate::store::compliance_rows::{read_lock, read_status};
 use crate::store::{CustomerLock, LockOutcome, StoreResult, UnlockOutcome};
 
 impl ComplianceBackend for SqliteStore {

@@ -1,12 +1,11 @@
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{SqliteStore, conflict_as, ms, parse_uuid};
-use crate::domain::EmailAddress;
+use super::{SqliteStore, conflict_as, ms};
 use crate::domain::directory::{Dealer, Department, DepartmentSettings, User};
+pub(super) use crate::store::directory_rows::{department_from_row, user_from_row};
 use crate::store::{DirectoryStore, StoreError, StoreResult};
 
 #[async_trait]
@@ -207,33 +206,4 @@ fn sender_number(department: &Department) -> Option<String> {
         .text_sender_number
         .as_ref()
         .map(|n| n.as_str().to_string())
-}
-
-pub(super) fn department_from_row(r: &SqliteRow) -> StoreResult<Department> {
-    let settings: String = r.get("settings");
-    Ok(Department {
-        uuid: parse_uuid(r.get("uuid"))?,
-        dealer_uuid: parse_uuid(r.get("dealer_uuid"))?,
-        name: r.get("name"),
-        settings: serde_json::from_str(&settings)
-            .map_err(|e| StoreError::Corrupt(format!("department settings: {e}")))?,
-        default_user_uuid: parse_uuid(r.get("default_user_uuid"))?,
-    })
-}
-
-/// A `users` row (every column) as a [`User`].
-pub(super) fn user_from_row(r: &SqliteRow) -> StoreResult<User> {
-    let email: Option<String> = r.get("email");
-    Ok(User {
-        uuid: parse_uuid(r.get("uuid"))?,
-        department_uuid: parse_uuid(r.get("department_uuid"))?,
-        first_name: r.get("first_name"),
-        last_name: r.get("last_name"),
-        email: email
-            .map(|e| EmailAddress::parse(&e).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .transpose()?,
-        can_text: r.get("can_text"),
-        can_email: r.get("can_email"),
-        is_default: r.get("is_default"),
-    })
 }

@@ -11,6 +11,7 @@ mod admin_ops;
 mod admin_reads;
 mod backend;
 mod callback_commit;
+mod commit_gate;
 mod compliance;
 mod credentials;
 mod customers;

@@ -29,62 +29,19 @@
 //! transaction of its own, and nothing of a failed group is kept.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
 
+pub(super) use super::commit_gate::CommitGate;
+use super::commit_gate::LastFault;
 use crate::store::{StoreError, StoreResult};
 
 const SAVEPOINT: &str = "SAVEPOINT herald_write";
 const RELEASE: &str = "RELEASE herald_write";
 const ROLLBACK: &str = "ROLLBACK TO herald_write";
-
-/// Whether the write connection may commit now. SQLite asks it on every commit (a commit
-/// hook, installed on each new write connection); a refused commit is rolled back instead.
-#[derive(Clone)]
-pub(super) struct CommitGate(Arc<AtomicBool>);
-
-impl CommitGate {
-    /// Open: the migrator and anything else outside a group commit as usual.
-    pub(super) fn open() -> Self {
-        Self(Arc::new(AtomicBool::new(true)))
-    }
-
-    pub(super) fn allows_commit(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-
-    /// Lets commits through again: the writer commits its group, or the connection went back
-    /// to the pool.
-    pub(super) fn release(&self) {
-        self.0.store(true, Ordering::Release);
-    }
-
-    fn hold(&self) {
-        self.0.store(false, Ordering::Release);
-    }
-}
-
-/// The last storage fault the writer saw, for readiness (see `SqliteStore::check_writable`).
-#[derive(Default)]
-struct LastFault(std::sync::Mutex<Option<(Instant, String)>>);
-
-impl LastFault {
-    fn note(&self, what: &str) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), what.into()));
-    }
-
-    fn within(&self, window: Duration) -> Option<String> {
-        let last = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match &*last {
-            Some((at, what)) if at.elapsed() < window => Some(what.clone()),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Clone)]
 pub(super) struct Writer {
