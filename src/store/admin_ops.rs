@@ -2,12 +2,15 @@
 //! never received and their redelivery, and the queue's figures.
 
 use async_trait::async_trait;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::StoreResult;
 use super::admin_actions::ActionOutcome;
 use super::admin_reads::Cursor;
+use super::backend::{Query, Row};
+use super::message_rows::callback_from_row;
+use super::message_store::MessageBackend;
 use super::messages::CallbackRecord;
 
 /// The callback states the operator can list: `FAILED` (given up) and `PENDING` (still
@@ -68,24 +71,6 @@ pub struct QueueFigures {
     pub callbacks_failed: u64,
 }
 
-/// The counts of [`QueueFigures`] read by `count` from the columns `sql::QUEUE_FIGURES`
-/// names; the oldest due time is the backend's to decode.
-pub(crate) fn figures(count: impl Fn(&str) -> StoreResult<u64>) -> StoreResult<QueueFigures> {
-    Ok(QueueFigures {
-        due: count("due")?,
-        retrying: count("retrying")?,
-        scheduled: count("scheduled")?,
-        waiting_for_optin: count("waiting")?,
-        in_flight: count("in_flight")?,
-        in_doubt: count("in_doubt")?,
-        oldest_due_at: None,
-        failed_last_hour: count("failed_last_hour")?,
-        callbacks_pending: count("callbacks_pending")?,
-        callbacks_retrying: count("callbacks_retrying")?,
-        callbacks_failed: count("callbacks_failed")?,
-    })
-}
-
 #[async_trait]
 pub trait AdminOpsStore: Send + Sync + 'static {
     /// Up to `limit` callbacks in `state` before `before`, newest first.
@@ -106,6 +91,94 @@ pub trait AdminOpsStore: Send + Sync + 'static {
     ) -> StoreResult<ActionOutcome>;
     /// The queue's figures at `now`.
     async fn queue_figures(&self, now: OffsetDateTime) -> StoreResult<QueueFigures>;
+}
+
+/// Written once for both backends; a redelivery wakes the callback dispatchers of other
+/// processes as a newly queued callback does ([`MessageBackend::callbacks_queued`]).
+#[async_trait]
+impl<S: MessageBackend> AdminOpsStore for S {
+    async fn callbacks_page(
+        &self,
+        state: CallbackState,
+        before: Option<&Cursor<String>>,
+        limit: u32,
+    ) -> StoreResult<Vec<CallbackEntry>> {
+        let sql = sql::callbacks_page(state, before.is_some(), limit);
+        let mut query = S::query(sqlx::AssertSqlSafe(sql));
+        if let Some(c) = before {
+            query = query.time(c.at).bind(c.key.as_str());
+        }
+        let mut conn = self.read().await?;
+        let rows = query.fetch_all(&mut conn).await?;
+        rows.iter().map(entry).collect()
+    }
+
+    async fn callback(&self, webhook_id: &str) -> StoreResult<Option<CallbackEntry>> {
+        let mut conn = self.read().await?;
+        let row = S::query(sqlx::AssertSqlSafe(sql::callback()))
+            .bind(webhook_id)
+            .fetch_optional(&mut conn)
+            .await?;
+        row.as_ref().map(entry).transpose()
+    }
+
+    async fn redeliver_callback(
+        &self,
+        webhook_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<ActionOutcome> {
+        let mut tx = self.begin().await?;
+        let moved = S::query(sql::REDELIVER)
+            .bind(webhook_id)
+            .time(now)
+            .execute(&mut tx)
+            .await?
+            > 0;
+        let found = moved
+            || S::query(sql::CALLBACK_EXISTS)
+                .bind(webhook_id)
+                .fetch_optional(&mut tx)
+                .await?
+                .is_some();
+        if moved {
+            S::callbacks_queued(&mut tx).await?;
+        }
+        S::commit(tx).await?;
+        Ok(ActionOutcome::of(moved, found))
+    }
+
+    async fn queue_figures(&self, now: OffsetDateTime) -> StoreResult<QueueFigures> {
+        let mut conn = self.read().await?;
+        let row = S::query(sql::QUEUE_FIGURES)
+            .time(now)
+            .time(now - Duration::HOUR)
+            .fetch_one(&mut conn)
+            .await?;
+        let count = |column: &str| -> StoreResult<u64> {
+            let n: Option<i64> = row.field(column)?;
+            Ok(n.unwrap_or(0).max(0) as u64)
+        };
+        Ok(QueueFigures {
+            due: count("due")?,
+            retrying: count("retrying")?,
+            scheduled: count("scheduled")?,
+            waiting_for_optin: count("waiting")?,
+            in_flight: count("in_flight")?,
+            in_doubt: count("in_doubt")?,
+            oldest_due_at: row.opt_time("oldest_due")?,
+            failed_last_hour: count("failed_last_hour")?,
+            callbacks_pending: count("callbacks_pending")?,
+            callbacks_retrying: count("callbacks_retrying")?,
+            callbacks_failed: count("callbacks_failed")?,
+        })
+    }
+}
+
+fn entry(r: &impl Row) -> StoreResult<CallbackEntry> {
+    Ok(CallbackEntry {
+        message_uuid: r.uuid("message_uuid")?,
+        callback: callback_from_row(r)?,
+    })
 }
 
 /// The SQL of these calls, the same text on both backends (`$n` placeholders; each binds its

@@ -11,11 +11,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::backend::{Backend, Query, Row, corrupt};
+use super::batcher::Batcher;
 use super::directory_rows::department_from_row;
 use super::message_rows::{
     FINAL_STATUSES, MESSAGE_COLUMNS, attempt_from_row, callback_from_row, message_from_row,
     outbox_from_row,
 };
+use super::queued::{Finish, Reserve};
 use super::{
     AcceptOutcome, AttemptRecord, CALLBACK_COLUMNS, CallbackRecord, CallbackResult,
     ClaimedCallback, ClaimedJob, IdempotencyClaim, JobNext, MessageStore, MessageUpdate,
@@ -28,7 +30,7 @@ use crate::domain::message::{Message, MessageError, MessageStatus};
 
 /// What each backend does its own way for [`MessageStore`]; each method is the trait's
 /// method of the same name (see there).
-pub trait MessageBackend: Backend {
+pub(crate) trait MessageBackend: Backend {
     /// What follows the `WHERE` of the read of the message a provider's id names (which
     /// of several, if a provider ever reused an id).
     const PROVIDER_ID_PICK: &'static str;
@@ -54,14 +56,8 @@ pub trait MessageBackend: Backend {
         lease_for: Duration,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<ClaimedJob>>> + Send;
-    fn finish_job(
-        &self,
-        job: &ClaimedJob,
-        update: MessageUpdate,
-        attempts: Vec<AttemptRecord>,
-        next: JobNext,
-        now: OffsetDateTime,
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The group commit finished steps are recorded through.
+    fn finishes(&self) -> &Batcher<Finish, bool>;
     fn claim_callbacks(
         &self,
         now: OffsetDateTime,
@@ -73,10 +69,8 @@ pub trait MessageBackend: Backend {
         callback: &ClaimedCallback,
         result: CallbackResult,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    fn reserve_send(
-        &self,
-        reservation: &SendReservation<'_>,
-    ) -> impl Future<Output = StoreResult<Reservation>> + Send;
+    /// The batches rate-window reservations are decided in.
+    fn reservations(&self) -> &Batcher<Reserve, Reservation>;
     /// Appends callbacks to the message's sequence, inside the caller's transaction.
     fn insert_callbacks(
         tx: &mut Self::Conn,
@@ -173,7 +167,15 @@ impl<S: MessageBackend> MessageStore for S {
         next: JobNext,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        MessageBackend::finish_job(self, job, update, attempts, next, now).await
+        self.finishes()
+            .submit(Finish {
+                job: job.clone(),
+                update,
+                attempts,
+                next,
+                now,
+            })
+            .await
     }
 
     async fn apply_receipt(
@@ -276,7 +278,7 @@ impl<S: MessageBackend> MessageStore for S {
     }
 
     async fn reserve_send(&self, r: &SendReservation<'_>) -> StoreResult<Reservation> {
-        MessageBackend::reserve_send(self, r).await
+        self.reservations().submit(Reserve::of(r)).await
     }
 
     async fn record_outbox(&self, e: &OutboxEntry) -> StoreResult<()> {

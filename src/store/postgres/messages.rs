@@ -10,14 +10,16 @@ use uuid::Uuid;
 
 use super::{CALLBACKS_CHANNEL, JOBS_CHANNEL, PgStore, at, claims, corrupt, group_commit};
 use crate::domain::message::{Message, MessageStatus};
+use crate::store::batcher::Batcher;
 use crate::store::message_rows::{
     insert_attempts, insert_job, insert_message, message_from_row, move_job, upsert_thread,
 };
 use crate::store::message_store::MessageBackend;
+use crate::store::queued::{Finish, Reserve};
 use crate::store::{
-    AcceptOutcome, AttemptRecord, CallbackResult, ClaimedCallback, ClaimedJob, IdempotencyClaim,
-    IdempotencyRecord, JobNext, MessageUpdate, NewCallback, NewJob, Reservation, SendReservation,
-    StoreResult, StoredResponse, ThreadCursor, ThreadOwner,
+    AcceptOutcome, CallbackResult, ClaimedCallback, ClaimedJob, IdempotencyClaim,
+    IdempotencyRecord, JobNext, NewCallback, NewJob, Reservation, StoreResult, StoredResponse,
+    ThreadCursor, ThreadOwner,
 };
 
 pub(super) use crate::store::message_rows::MESSAGE_COLUMNS;
@@ -108,23 +110,8 @@ impl MessageBackend for PgStore {
         claims::claim_jobs(self, now, lease_for, limit).await
     }
 
-    async fn finish_job(
-        &self,
-        job: &ClaimedJob,
-        update: MessageUpdate,
-        attempts: Vec<AttemptRecord>,
-        next: JobNext,
-        now: OffsetDateTime,
-    ) -> StoreResult<bool> {
-        self.finishes
-            .submit(crate::store::queued::Finish {
-                job: job.clone(),
-                update,
-                attempts,
-                next,
-                now,
-            })
-            .await
+    fn finishes(&self) -> &Batcher<Finish, bool> {
+        &self.finishes
     }
 
     async fn claim_callbacks(
@@ -150,10 +137,8 @@ impl MessageBackend for PgStore {
             .await
     }
 
-    async fn reserve_send(&self, r: &SendReservation<'_>) -> StoreResult<Reservation> {
-        self.reservations
-            .submit(crate::store::queued::Reserve::of(r))
-            .await
+    fn reservations(&self) -> &Batcher<Reserve, Reservation> {
+        &self.reservations
     }
 
     async fn insert_callbacks(

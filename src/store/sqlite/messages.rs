@@ -11,15 +11,16 @@ use uuid::Uuid;
 use super::{SqliteStore, parse_uuid};
 use crate::domain::message::{Message, MessageStatus};
 use crate::store::backend::{Backend, Query, Row};
+use crate::store::batcher::Batcher;
 use crate::store::message_rows::{
     insert_attempts, insert_job, insert_message, message_from_row, move_job, upsert_thread,
 };
 use crate::store::message_store::MessageBackend;
+use crate::store::queued::{Finish, Reserve};
 use crate::store::{
     AcceptOutcome, AttemptRecord, CallbackResult, ClaimedCallback, ClaimedJob, Doubt,
     IdempotencyClaim, IdempotencyRecord, JobNext, Lease, MessageUpdate, NewCallback, NewJob,
-    Reservation, SendReservation, StoreError, StoreResult, StoredResponse, ThreadCursor,
-    ThreadOwner,
+    Reservation, StoreError, StoreResult, StoredResponse, ThreadCursor, ThreadOwner,
 };
 
 pub(super) use crate::store::message_rows::MESSAGE_COLUMNS;
@@ -136,23 +137,8 @@ impl MessageBackend for SqliteStore {
             .collect()
     }
 
-    async fn finish_job(
-        &self,
-        job: &ClaimedJob,
-        update: MessageUpdate,
-        attempts: Vec<AttemptRecord>,
-        next: JobNext,
-        now: OffsetDateTime,
-    ) -> StoreResult<bool> {
-        self.finishes
-            .submit(crate::store::queued::Finish {
-                job: job.clone(),
-                update,
-                attempts,
-                next,
-                now,
-            })
-            .await
+    fn finishes(&self) -> &Batcher<Finish, bool> {
+        &self.finishes
     }
 
     async fn claim_callbacks(
@@ -215,10 +201,8 @@ impl MessageBackend for SqliteStore {
             .await
     }
 
-    async fn reserve_send(&self, r: &SendReservation<'_>) -> StoreResult<Reservation> {
-        self.reservations
-            .submit(crate::store::queued::Reserve::of(r))
-            .await
+    fn reservations(&self) -> &Batcher<Reserve, Reservation> {
+        &self.reservations
     }
 
     async fn insert_callbacks(

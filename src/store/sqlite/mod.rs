@@ -7,7 +7,6 @@
 
 mod accept_many;
 mod admin_actions;
-mod admin_ops;
 mod admin_reads;
 mod backend;
 mod callback_commit;
