@@ -4,13 +4,21 @@
 //! database lock is held while a provider answers. Results are recorded only while the lease
 //! is still held; a worker that dies loses its lease and another worker takes the job.
 
+mod doubt;
+mod facts;
 mod handover;
 pub mod inbound;
+mod optin_wait;
+mod outcome;
 pub mod own_messages;
+mod plan;
+mod receipts;
+mod record;
 mod step;
 mod workers;
 
-pub use step::{Deliverer, Mode, callback};
+pub use record::callback;
+pub use step::{Deliverer, Mode};
 pub use workers::run_workers;
 
 use std::time::Duration;

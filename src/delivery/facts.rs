@@ -1,0 +1,100 @@
+//! The reads a delivery step makes before the rules (`plan.rs`) decide: the department,
+//! dealer, user and customer, the number's opt state, the blacklists.
+
+use anyhow::Context as _;
+use uuid::Uuid;
+
+use super::plan::Facts;
+use super::step::Deliverer;
+use crate::domain::codes;
+use crate::domain::message::{Message, MessageError, Protocol};
+use crate::domain::optout::OptState;
+use crate::domain::policy::DeliveryFacts;
+use crate::domain::{EmailAddress, PhoneNumber};
+
+impl Deliverer {
+    /// Everything the rules and the provider need, read fresh at send time. The inner error:
+    /// the message can no longer be sent (its department or dealer is gone).
+    pub(super) async fn facts(
+        &self,
+        message: &Message,
+    ) -> anyhow::Result<Result<Facts, MessageError>> {
+        let internal = |what: &str| MessageError {
+            code: codes::INTERNAL_SERVER_ERROR.into(),
+            description: what.into(),
+        };
+        let Some(department) = self.store.department(message.department_uuid).await? else {
+            return Ok(Err(internal("the department no longer exists")));
+        };
+        let Some(dealer) = self.store.dealer(message.dealer_uuid).await? else {
+            return Ok(Err(internal("the dealer no longer exists")));
+        };
+        let user = match message.user_uuid {
+            Some(uuid) => self.store.user(uuid).await?,
+            None => None,
+        };
+        let customer = match message.customer_uuid {
+            Some(uuid) => self.store.customer(message.dealer_uuid, uuid).await?,
+            None => None,
+        };
+        let settings = &department.settings;
+        let (opt_state, contact_ok, blacklisted, sender_configured) = match message.protocol {
+            Protocol::Text => {
+                let phone = PhoneNumber::parse(&message.recipient).context("stored recipient")?;
+                let opt = self.store.opt_status(message.dealer_uuid, &phone).await?;
+                let ok = customer
+                    .as_ref()
+                    .and_then(|c| c.phone(&phone))
+                    .is_none_or(|p| p.ok_to_text);
+                (opt.state, ok, false, settings.text_sender_number.is_some())
+            }
+            Protocol::Email => {
+                let email = EmailAddress::parse(&message.recipient).context("stored recipient")?;
+                let ok = customer
+                    .as_ref()
+                    .and_then(|c| c.email(&email))
+                    .is_none_or(|e| e.ok_to_email);
+                let blacklisted = self.is_blacklisted(message.dealer_uuid, &email).await?;
+                (
+                    OptState::NotSet,
+                    ok,
+                    blacklisted,
+                    settings.email_sender.is_some(),
+                )
+            }
+        };
+        let delivery = DeliveryFacts {
+            purpose: message.purpose,
+            protocol: message.protocol,
+            opt_state,
+            override_optout: message.override_optout,
+            queue_if_opted_out: message.options.queue_if_opted_out,
+            contact_ok,
+            sender_configured,
+            blacklisted,
+        };
+        Ok(Ok(Facts {
+            delivery,
+            department,
+            dealer,
+            user,
+        }))
+    }
+
+    /// The dealer's blacklist, then the operator's global one (config).
+    pub async fn is_blacklisted(&self, dealer: Uuid, email: &EmailAddress) -> anyhow::Result<bool> {
+        let global = &self.settings.blacklist;
+        if global
+            .emails
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(email.as_str()))
+            || global.domains.iter().any(|d| {
+                d.trim_start_matches('@')
+                    .eq_ignore_ascii_case(email.domain())
+            })
+        {
+            return Ok(true);
+        }
+        Ok(self.store.is_blacklisted(dealer, email).await?)
+    }
+}

@@ -1,0 +1,197 @@
+//! The delivery rules, as pure functions from the facts a step gathered (`facts.rs`) to what
+//! the step does: what the provider is handed (`compose_outgoing`), whether the message goes
+//! now (`plan`), which rate-limit windows it counts against (`rate_windows`), and what a
+//! provider's answer makes of it (`receipt_outcome`, `give_up_error`). No I/O.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::domain::codes;
+use crate::domain::compose::{compose, email_from, email_subject};
+use crate::domain::directory::{Dealer, Department, RateLimits, User};
+use crate::domain::message::{Message, MessageError, MessageStatus, Protocol, Purpose};
+use crate::domain::policy::{Decision, DeliveryFacts, decide};
+use crate::providers::{Outgoing, Receipt};
+use crate::store::MessageUpdate;
+
+/// Everything the rules and the provider need, read fresh at send time.
+pub(super) struct Facts {
+    pub delivery: DeliveryFacts,
+    pub department: Department,
+    pub dealer: Dealer,
+    /// The sending user; `None` for Herald's own messages (or a user since removed).
+    pub user: Option<User>,
+}
+
+/// What a step does with a message whose facts are gathered (and whose earlier hand-over, if
+/// in doubt, was settled as not sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Plan {
+    /// Ends the message `FAILED` with this error.
+    Refuse(MessageError),
+    /// Holds the message until the number opts in (SPEC 5.2 `queueIfOptedOut`).
+    WaitForOptin,
+    /// Sends it, once these rate-limit windows have room (none: it counts against none).
+    Send { rate_windows: Vec<(Duration, u32)> },
+}
+
+/// The rules in their order: a retried message too old to send gives up, then
+/// [`decide`] (opt-out, blacklist, locks, sender), then the rate-limit windows.
+pub(super) fn plan(
+    message: &Message,
+    facts: &Facts,
+    attempts: u32,
+    now: OffsetDateTime,
+    max_age_seconds: u64,
+) -> Plan {
+    if too_old(message, attempts, now, max_age_seconds) {
+        return Plan::Refuse(give_up_error(
+            message,
+            "not handed to the provider within delivery.max_age_seconds",
+        ));
+    }
+    match decide(&facts.delivery) {
+        Decision::Send => Plan::Send {
+            rate_windows: rate_windows(message, &facts.department.settings.rate_limits),
+        },
+        Decision::Refuse { code, description } => Plan::Refuse(MessageError {
+            code: code.into(),
+            description,
+        }),
+        Decision::WaitForOptin => Plan::WaitForOptin,
+    }
+}
+
+/// `delivery.max_age_seconds`: a message retried (never its first attempt) longer than that
+/// after it was due is not sent any more.
+fn too_old(message: &Message, attempts: u32, now: OffsetDateTime, max_age_seconds: u64) -> bool {
+    let age =
+        now - message.created_at - time::Duration::seconds(message.options.delay_seconds as i64);
+    attempts > 0 && age.whole_seconds() > max_age_seconds as i64
+}
+
+/// The sliding windows a message counts against (SPEC 5.4): a manual one the hourly manual
+/// limit, an automated one the hourly and daily automated limits; Herald's own messages none.
+pub(super) fn rate_windows(message: &Message, limits: &RateLimits) -> Vec<(Duration, u32)> {
+    if message.purpose != Purpose::Customer {
+        return Vec::new();
+    }
+    let hour = Duration::from_secs(3600);
+    if message.is_manual {
+        vec![(hour, limits.manual_per_hour)]
+    } else {
+        vec![
+            (hour, limits.automated_per_hour),
+            (hour * 24, limits.automated_per_day),
+        ]
+    }
+}
+
+/// What the provider is handed: the body composed for a customer message with a user
+/// (signature, footers), the department's sender, the email subject, the vCard link.
+pub(super) fn compose_outgoing(
+    message: &Message,
+    facts: &Facts,
+    public_base_url: &str,
+) -> Outgoing {
+    let settings = &facts.department.settings;
+    let body = match (&facts.user, message.purpose) {
+        (Some(user), Purpose::Customer) => compose(
+            message.protocol,
+            &message.body,
+            &message.options,
+            user,
+            settings,
+        ),
+        _ => message.body.clone(),
+    };
+    let (from, subject) = match message.protocol {
+        Protocol::Text => (
+            settings
+                .text_sender_number
+                .as_ref()
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            None,
+        ),
+        Protocol::Email => (
+            settings
+                .email_sender
+                .as_ref()
+                .map(|a| email_from(a.as_str(), settings.email_sender_name.as_deref()))
+                .unwrap_or_default(),
+            Some(email_subject(
+                message.subject.as_deref(),
+                settings,
+                &facts.dealer,
+            )),
+        ),
+    };
+    let media_urls = if message.protocol == Protocol::Text && message.options.send_v_card {
+        vec![format!(
+            "{public_base_url}/vcard/{}.vcf",
+            facts.department.uuid
+        )]
+    } else {
+        Vec::new()
+    };
+    Outgoing {
+        message_uuid: message.uuid,
+        protocol: message.protocol.as_str(),
+        from,
+        to: message.recipient.clone(),
+        cc: message.cc.clone(),
+        bcc: message.bcc.clone(),
+        subject,
+        body,
+        media_urls,
+    }
+}
+
+/// The change a step that leaves `message` queued makes: a `SCHEDULED` message whose held time
+/// has come is `ACCEPTED` from then on, written with the step's own result (no write of its own).
+pub(super) fn queued_update(message: &Message) -> MessageUpdate {
+    MessageUpdate {
+        status: (message.status == MessageStatus::Scheduled).then_some(MessageStatus::Accepted),
+        ..MessageUpdate::default()
+    }
+}
+
+/// The status and error a delivery report gives a message.
+pub(super) fn receipt_outcome(
+    message: &Message,
+    receipt: Receipt,
+) -> (MessageStatus, Option<MessageError>) {
+    match receipt {
+        Receipt::Delivered => (MessageStatus::Delivered, None),
+        Receipt::Undelivered { code, detail } => (
+            MessageStatus::Undelivered,
+            Some(MessageError {
+                code: code
+                    .unwrap_or_else(|| provider_failure_code(message.protocol))
+                    .into(),
+                description: detail,
+            }),
+        ),
+    }
+}
+
+/// The seed's code for a provider that failed to take a message.
+fn provider_failure_code(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Text => codes::TWILIO_SENDING_FAILURE,
+        Protocol::Email => codes::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The error a message fails with when Herald stops trying to hand it over.
+pub(super) fn give_up_error(message: &Message, detail: &str) -> MessageError {
+    MessageError {
+        code: provider_failure_code(message.protocol).into(),
+        description: detail.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

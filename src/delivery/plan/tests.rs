@@ -1,0 +1,348 @@
+//! Each delivery rule of `plan.rs` on its own, from hand-made facts.
+
+use time::macros::datetime;
+use uuid::Uuid;
+
+use super::*;
+use crate::domain::directory::DepartmentSettings;
+use crate::domain::optout::OptState;
+use crate::domain::{EmailAddress, PhoneNumber};
+
+const HOUR: Duration = Duration::from_secs(3600);
+const MAX_AGE: u64 = 14_400;
+
+fn created() -> OffsetDateTime {
+    datetime!(2026-01-05 10:00 UTC)
+}
+
+fn department() -> Department {
+    let settings = DepartmentSettings {
+        text_sender_number: Some(PhoneNumber::parse("+15550001111").unwrap()),
+        email_sender: Some(EmailAddress::parse("service@acme.example").unwrap()),
+        rate_limits: RateLimits {
+            automated_per_hour: 7,
+            automated_per_day: 21,
+            manual_per_hour: 50,
+        },
+        ..DepartmentSettings::default()
+    };
+    Department {
+        uuid: Uuid::new_v4(),
+        dealer_uuid: Uuid::new_v4(),
+        name: "Service".into(),
+        settings,
+        default_user_uuid: Uuid::new_v4(),
+    }
+}
+
+fn text_message(department: &Department) -> Message {
+    let number = PhoneNumber::parse("+15552223333").unwrap();
+    let mut message = Message::own_text(department, None, &number, "Hello".into(), created());
+    message.user_uuid = Some(Uuid::new_v4());
+    message
+}
+
+fn email_message(department: &Department) -> Message {
+    let mut message = text_message(department);
+    message.protocol = Protocol::Email;
+    message.recipient = "john@example.com".into();
+    message
+}
+
+fn sarah(department: &Department) -> User {
+    User {
+        uuid: Uuid::new_v4(),
+        department_uuid: department.uuid,
+        first_name: "Sarah".into(),
+        last_name: "Miller".into(),
+        email: None,
+        can_text: true,
+        can_email: true,
+        is_default: false,
+    }
+}
+
+fn facts_for(message: &Message, department: Department) -> Facts {
+    let user = sarah(&department);
+    Facts {
+        delivery: DeliveryFacts {
+            purpose: message.purpose,
+            protocol: message.protocol,
+            opt_state: OptState::OptedIn,
+            override_optout: false,
+            queue_if_opted_out: false,
+            contact_ok: true,
+            sender_configured: true,
+            blacklisted: false,
+        },
+        dealer: Dealer {
+            uuid: department.dealer_uuid,
+            name: "Acme Motors".into(),
+        },
+        department,
+        user: Some(user),
+    }
+}
+
+/// A message and its facts, all sendable: an automated customer TEXT to an opted-in number.
+fn sendable() -> (Message, Facts) {
+    let department = department();
+    let message = text_message(&department);
+    let facts = facts_for(&message, department);
+    (message, facts)
+}
+
+fn automated_windows() -> Vec<(Duration, u32)> {
+    vec![(HOUR, 7), (HOUR * 24, 21)]
+}
+
+#[test]
+fn a_sendable_message_is_sent_against_its_windows() {
+    let (message, facts) = sendable();
+    let planned = plan(&message, &facts, 0, created(), MAX_AGE);
+    assert_eq!(
+        planned,
+        Plan::Send {
+            rate_windows: automated_windows()
+        }
+    );
+}
+
+#[test]
+fn max_age_gives_up_only_after_the_first_attempt() {
+    let (message, facts) = sendable();
+    let late = created() + time::Duration::seconds(MAX_AGE as i64 + 1);
+    // A first attempt is made however late it is.
+    assert!(matches!(
+        plan(&message, &facts, 0, late, MAX_AGE),
+        Plan::Send { .. }
+    ));
+    let Plan::Refuse(error) = plan(&message, &facts, 1, late, MAX_AGE) else {
+        panic!("a retried message past max age is not sent");
+    };
+    assert_eq!(error.code, codes::TWILIO_SENDING_FAILURE);
+    assert_eq!(
+        error.description,
+        "not handed to the provider within delivery.max_age_seconds"
+    );
+    // Exactly max age is still in time.
+    let on_time = created() + time::Duration::seconds(MAX_AGE as i64);
+    assert!(matches!(
+        plan(&message, &facts, 1, on_time, MAX_AGE),
+        Plan::Send { .. }
+    ));
+}
+
+#[test]
+fn max_age_counts_from_when_a_delayed_message_was_due() {
+    let (mut message, facts) = sendable();
+    message.options.delay_seconds = 600;
+    let late = created() + time::Duration::seconds(MAX_AGE as i64 + 300);
+    assert!(matches!(
+        plan(&message, &facts, 3, late, MAX_AGE),
+        Plan::Send { .. }
+    ));
+}
+
+#[test]
+fn max_age_is_checked_before_the_policy() {
+    let (message, mut facts) = sendable();
+    facts.delivery.opt_state = OptState::OptedOut;
+    let late = created() + time::Duration::seconds(MAX_AGE as i64 + 1);
+    let Plan::Refuse(error) = plan(&message, &facts, 2, late, MAX_AGE) else {
+        panic!("expected a refusal");
+    };
+    assert_eq!(error.code, codes::TWILIO_SENDING_FAILURE);
+}
+
+#[test]
+fn an_email_given_up_fails_with_the_email_providers_code() {
+    let department = department();
+    let message = email_message(&department);
+    let facts = facts_for(&message, department);
+    let late = created() + time::Duration::seconds(MAX_AGE as i64 + 1);
+    let Plan::Refuse(error) = plan(&message, &facts, 1, late, MAX_AGE) else {
+        panic!("expected a refusal");
+    };
+    assert_eq!(error.code, codes::INTERNAL_SERVER_ERROR);
+}
+
+#[test]
+fn refusals_pass_the_policys_code_and_description_through() {
+    let (message, mut facts) = sendable();
+    facts.delivery.opt_state = OptState::OptedOut;
+    let Decision::Refuse { code, description } = decide(&facts.delivery) else {
+        panic!("the policy refuses an opted-out number");
+    };
+    assert_eq!(
+        plan(&message, &facts, 0, created(), MAX_AGE),
+        Plan::Refuse(MessageError {
+            code: code.into(),
+            description,
+        })
+    );
+
+    let (message, mut facts) = sendable();
+    facts.delivery.sender_configured = false;
+    let Plan::Refuse(error) = plan(&message, &facts, 0, created(), MAX_AGE) else {
+        panic!("expected a refusal");
+    };
+    assert_eq!(error.code, codes::MISSING_VOICE_CREDENTIALS);
+
+    let department = department();
+    let message = email_message(&department);
+    let mut facts = facts_for(&message, department);
+    facts.delivery.blacklisted = true;
+    let Plan::Refuse(error) = plan(&message, &facts, 0, created(), MAX_AGE) else {
+        panic!("expected a refusal");
+    };
+    assert_eq!(error.code, codes::BLACKLISTED_EMAIL_ADDRESS_OR_DOMAIN);
+}
+
+#[test]
+fn a_number_not_opted_in_waits_when_asked_to() {
+    let (message, mut facts) = sendable();
+    facts.delivery.opt_state = OptState::NotSet;
+    facts.delivery.queue_if_opted_out = true;
+    assert_eq!(
+        plan(&message, &facts, 0, created(), MAX_AGE),
+        Plan::WaitForOptin
+    );
+    facts.delivery.queue_if_opted_out = false;
+    assert!(matches!(
+        plan(&message, &facts, 0, created(), MAX_AGE),
+        Plan::Refuse(_)
+    ));
+}
+
+#[test]
+fn rate_windows_manual_automated_and_own_messages() {
+    let (mut message, facts) = sendable();
+    let limits = facts.department.settings.rate_limits;
+    assert_eq!(rate_windows(&message, &limits), automated_windows());
+    message.is_manual = true;
+    assert_eq!(rate_windows(&message, &limits), vec![(HOUR, 50)]);
+    for own in [Purpose::KeywordReply, Purpose::OptinRequest] {
+        message.purpose = own;
+        assert_eq!(rate_windows(&message, &limits), vec![]);
+    }
+}
+
+#[test]
+fn own_messages_are_planned_without_windows() {
+    let (mut message, mut facts) = sendable();
+    message.purpose = Purpose::KeywordReply;
+    facts.delivery.purpose = Purpose::KeywordReply;
+    assert_eq!(
+        plan(&message, &facts, 0, created(), MAX_AGE),
+        Plan::Send {
+            rate_windows: vec![]
+        }
+    );
+}
+
+#[test]
+fn the_vcard_link_goes_only_with_a_text_that_asks_for_it() {
+    let (mut message, facts) = sendable();
+    let base = "https://herald.example";
+    assert!(
+        compose_outgoing(&message, &facts, base)
+            .media_urls
+            .is_empty()
+    );
+    message.options.send_v_card = true;
+    assert_eq!(
+        compose_outgoing(&message, &facts, base).media_urls,
+        vec![format!(
+            "https://herald.example/vcard/{}.vcf",
+            facts.department.uuid
+        )]
+    );
+    message.protocol = Protocol::Email;
+    message.recipient = "john@example.com".into();
+    assert!(
+        compose_outgoing(&message, &facts, base)
+            .media_urls
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_text_goes_from_the_departments_number_without_a_subject() {
+    let (message, facts) = sendable();
+    let outgoing = compose_outgoing(&message, &facts, "http://x");
+    assert_eq!(outgoing.from, "+15550001111");
+    assert_eq!(outgoing.to, "+15552223333");
+    assert_eq!(outgoing.protocol, "TEXT");
+    assert_eq!(outgoing.subject, None);
+    assert_eq!(outgoing.message_uuid, message.uuid);
+}
+
+#[test]
+fn an_email_has_its_subject_and_named_sender() {
+    let mut department = department();
+    department.settings.email_sender_name = Some("Acme Service".into());
+    let mut message = email_message(&department);
+    let facts = facts_for(&message, department);
+    let outgoing = compose_outgoing(&message, &facts, "http://x");
+    assert_eq!(outgoing.from, "Acme Service <service@acme.example>");
+    assert_eq!(
+        outgoing.subject.as_deref(),
+        Some("Message from Acme Motors")
+    );
+    message.subject = Some("Your appointment".into());
+    let outgoing = compose_outgoing(&message, &facts, "http://x");
+    assert_eq!(outgoing.subject.as_deref(), Some("Your appointment"));
+}
+
+#[test]
+fn an_unconfigured_sender_is_handed_over_empty() {
+    let (message, mut facts) = sendable();
+    facts.department.settings.text_sender_number = None;
+    assert_eq!(compose_outgoing(&message, &facts, "http://x").from, "");
+}
+
+#[test]
+fn only_a_customer_message_with_a_user_is_composed() {
+    let (mut message, mut facts) = sendable();
+    message.options.add_signature = true;
+    let composed = compose_outgoing(&message, &facts, "http://x").body;
+    assert_eq!(composed, "Hello\n-- Sarah Miller\nText STOP to opt-out");
+    message.purpose = Purpose::KeywordReply;
+    assert_eq!(compose_outgoing(&message, &facts, "http://x").body, "Hello");
+    message.purpose = Purpose::Customer;
+    facts.user = None;
+    assert_eq!(compose_outgoing(&message, &facts, "http://x").body, "Hello");
+}
+
+#[test]
+fn a_scheduled_message_left_queued_becomes_accepted() {
+    let (mut message, _) = sendable();
+    assert_eq!(queued_update(&message).status, None);
+    message.status = MessageStatus::Scheduled;
+    assert_eq!(
+        queued_update(&message).status,
+        Some(MessageStatus::Accepted)
+    );
+}
+
+#[test]
+fn an_undelivered_receipt_without_a_code_takes_the_providers() {
+    let (message, _) = sendable();
+    assert_eq!(
+        receipt_outcome(&message, Receipt::Delivered),
+        (MessageStatus::Delivered, None)
+    );
+    let undelivered = |code| Receipt::Undelivered {
+        code,
+        detail: "no".into(),
+    };
+    let (status, error) = receipt_outcome(&message, undelivered(None));
+    assert_eq!(status, MessageStatus::Undelivered);
+    assert_eq!(error.unwrap().code, codes::TWILIO_SENDING_FAILURE);
+    let (_, error) = receipt_outcome(
+        &message,
+        undelivered(Some(codes::OPTED_OUT_COMMUNICATION_VALUE)),
+    );
+    assert_eq!(error.unwrap().code, codes::OPTED_OUT_COMMUNICATION_VALUE);
+}
