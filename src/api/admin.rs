@@ -12,7 +12,7 @@ use super::customer_body::CustomerBody;
 use super::error::{ApiError, ApiResult, ErrorItem, Reply};
 use super::extract::{ApiBytes, ApiJson, ApiPath, from_value, parse_json, path_uuid};
 use super::state::AppState;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::credential::{Grant, IssuedCredential, Level};
 use crate::domain::customer::ContactOrigin;
 use crate::domain::directory::{Dealer, Department, DepartmentSettings, User};
@@ -53,13 +53,13 @@ fn required_name(name: Option<String>, field: &str) -> Result<String, ApiError> 
 }
 
 pub(crate) async fn dealer(state: &AppState, segment: &str) -> Result<Dealer, ApiError> {
-    let not_found = || ApiError::not_found(codes::INVALID_DEALER, "no such dealer");
+    let not_found = || ApiError::not_found(ErrorCode::InvalidDealer, "no such dealer");
     let uuid = path_uuid(segment).ok_or_else(not_found)?;
     state.store.dealer(uuid).await?.ok_or_else(not_found)
 }
 
 pub(crate) async fn department(state: &AppState, segment: &str) -> Result<Department, ApiError> {
-    let not_found = || ApiError::not_found(codes::INVALID_DEPARTMENT, "no such department");
+    let not_found = || ApiError::not_found(ErrorCode::InvalidDepartment, "no such department");
     let uuid = path_uuid(segment).ok_or_else(not_found)?;
     state.store.department(uuid).await?.ok_or_else(not_found)
 }
@@ -263,7 +263,7 @@ pub(crate) async fn issue_credential(
         };
         if !exists {
             problems.push(ErrorItem::new(
-                codes::INVALID_GRANT,
+                ErrorCode::InvalidGrant,
                 format!(
                     "grants[{i}].uuid: no {} {}",
                     grant.level.as_str(),
@@ -313,7 +313,7 @@ pub(crate) async fn revoke(state: &AppState, username: &str) -> Result<(), ApiEr
     state.credentials.invalidate(username);
     if !found {
         return Err(ApiError::not_found(
-            codes::INVALID_CREDENTIALS,
+            ErrorCode::InvalidCredentials,
             "no such credential",
         ));
     }
@@ -440,7 +440,7 @@ async fn add_to_blacklist(
         match EmailAddress::parse(e) {
             Ok(address) => emails.push(address),
             Err(err) => problems.push(ErrorItem::new(
-                codes::INVALID_REQUEST,
+                ErrorCode::InvalidRequest,
                 format!("emails[{i}]: {err}"),
             )),
         }
@@ -450,7 +450,7 @@ async fn add_to_blacklist(
         match parse_domain(d) {
             Some(domain) => domains.push(domain),
             None => problems.push(ErrorItem::new(
-                codes::INVALID_REQUEST,
+                ErrorCode::InvalidRequest,
                 format!("domains[{i}]: {d:?} is not a domain"),
             )),
         }

@@ -15,7 +15,7 @@ use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{ApiPath, path_uuid};
 use super::state::AppState;
 use crate::delivery::callback;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::message::{Message, MessageStatus};
 use crate::store::admin_actions::ActionOutcome;
 
@@ -66,7 +66,7 @@ pub(crate) async fn cancel_message(state: &AppState, message: Uuid) -> Result<Me
             return Err(refused(
                 state,
                 message,
-                codes::MESSAGE_NOT_CANCELLABLE,
+                ErrorCode::MessageNotCancellable,
                 "only an ACCEPTED, SCHEDULED or WAITING_FOR_OPTIN message no worker is sending can be cancelled",
             )
             .await);
@@ -107,7 +107,7 @@ pub(crate) async fn retry_message(state: &AppState, message: Uuid) -> Result<Mes
             return Err(refused(
                 state,
                 message,
-                codes::MESSAGE_NOT_RETRYABLE,
+                ErrorCode::MessageNotRetryable,
                 "only a FAILED or EXPIRED message can be retried",
             )
             .await);
@@ -123,7 +123,7 @@ pub(crate) async fn retry_message(state: &AppState, message: Uuid) -> Result<Mes
 }
 
 /// The `409` for an action the message's state does not allow, naming that state.
-async fn refused(state: &AppState, message: Uuid, code: &str, rule: &str) -> ApiError {
+async fn refused(state: &AppState, message: Uuid, code: ErrorCode, rule: &str) -> ApiError {
     let status = match state.store.message(message).await {
         Ok(Some(m)) => m.status.as_str(),
         _ => "unknown",

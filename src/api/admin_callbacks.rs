@@ -16,7 +16,7 @@ use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{ApiPath, ApiQuery};
 use super::messages::CallbackView;
 use super::state::AppState;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::store::admin_actions::ActionOutcome;
 use crate::store::admin_ops::{CallbackEntry, CallbackState};
 
@@ -100,7 +100,7 @@ async fn list(
 }
 
 fn no_such_callback() -> ApiError {
-    ApiError::not_found(codes::NOT_FOUND, "no such callback")
+    ApiError::not_found(ErrorCode::NotFound, "no such callback")
 }
 
 /// Puts a `FAILED` callback back in the dispatchers' queue, due now with a fresh retry
@@ -124,7 +124,7 @@ pub(crate) async fn redeliver_callback(
                 .unwrap_or_else(|| "unknown".into());
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                codes::CALLBACK_NOT_RETRYABLE,
+                ErrorCode::CallbackNotRetryable,
                 format!("only a FAILED callback can be delivered again; this one is {current}"),
             ));
         }

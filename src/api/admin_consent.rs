@@ -18,7 +18,7 @@ use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{ApiPath, ApiQuery, path_uuid};
 use super::optout::{CommunicationType, email_opt_state};
 use super::state::AppState;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::optout::OptState;
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::store::OptHistoryEntry;
@@ -118,7 +118,10 @@ pub(crate) async fn consent_history(
     value: &str,
 ) -> Result<ConsentView, ApiError> {
     if state.store.dealer(dealer).await?.is_none() {
-        return Err(ApiError::not_found(codes::INVALID_DEALER, "no such dealer"));
+        return Err(ApiError::not_found(
+            ErrorCode::InvalidDealer,
+            "no such dealer",
+        ));
     }
     Ok(match parse_value(value)? {
         Value::Phone(phone) => {
@@ -167,7 +170,7 @@ async fn show_consent(
     ApiQuery(query): ApiQuery<ConsentQuery>,
 ) -> ApiResult<ConsentReply> {
     let dealer = path_uuid(&segment)
-        .ok_or_else(|| ApiError::not_found(codes::INVALID_DEALER, "no such dealer"))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::InvalidDealer, "no such dealer"))?;
     let value = query.value.as_deref().unwrap_or_default();
     let consent = consent_history(&state, dealer, value).await?;
     Ok(Reply::ok(ConsentReply { consent }))

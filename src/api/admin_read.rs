@@ -21,7 +21,7 @@ use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{ApiPath, ApiQuery, path_uuid};
 use super::messages::{AttemptView, CallbackView, MessageView};
 use super::state::AppState;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::credential::Grant;
 use crate::domain::directory::{Department, DepartmentSettings, User};
 use crate::domain::message::{Message, MessageStatus, Protocol};
@@ -364,7 +364,7 @@ pub(crate) async fn message_detail(
     state: &AppState,
     segment: &str,
 ) -> Result<(Message, Vec<AttemptRecord>, Vec<CallbackRecord>), ApiError> {
-    let not_found = || ApiError::not_found(codes::NOT_FOUND, "no such message");
+    let not_found = || ApiError::not_found(ErrorCode::NotFound, "no such message");
     let uuid = path_uuid(segment).ok_or_else(not_found)?;
     let message = state.store.message(uuid).await?.ok_or_else(not_found)?;
     let attempts = state.store.attempts(uuid).await?;
@@ -388,7 +388,7 @@ async fn show_message(
 
 /// The answer for an unknown message UUID.
 pub(crate) fn no_such_message() -> ApiError {
-    ApiError::not_found(codes::NOT_FOUND, "no such message")
+    ApiError::not_found(ErrorCode::NotFound, "no such message")
 }
 
 /// `message` with its attempts and callbacks: the body of `GET /admin/v1/messages/{uuid}`

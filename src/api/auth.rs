@@ -21,7 +21,7 @@ use super::error::ApiError;
 use super::extract::path_uuid;
 use super::state::AppState;
 use crate::clock::Clock;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::credential::{Credential, Scope};
 use crate::domain::directory::Department;
 use crate::store::Store;
@@ -203,7 +203,7 @@ impl FromRequestParts<AppState> for Admin {
         let Some(expected) = state.settings.admin_token() else {
             return Err(ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,
-                codes::ADMIN_API_DISABLED,
+                ErrorCode::AdminApiDisabled,
                 "the admin API is disabled: set admin_token (HERALD_ADMIN_TOKEN) to enable it",
             ));
         };

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 
 tokio::task_local! {
     static REQUEST_ID: Uuid;
@@ -46,7 +46,7 @@ pub async fn request_context(
                 Ok(response) => response,
                 Err(_) => ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    codes::REQUEST_TIMEOUT,
+                    ErrorCode::RequestTimeout,
                     format!(
                         "the request did not complete within {} s",
                         timeout.as_secs()
@@ -73,13 +73,13 @@ pub async fn request_context(
 
 /// Unknown paths answer in the same shape as everything else.
 pub async fn not_found() -> ApiError {
-    ApiError::not_found(codes::NOT_FOUND, "no such endpoint")
+    ApiError::not_found(ErrorCode::NotFound, "no such endpoint")
 }
 
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        codes::METHOD_NOT_ALLOWED,
+        ErrorCode::MethodNotAllowed,
         "this endpoint does not accept that method",
     )
 }

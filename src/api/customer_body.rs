@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::error::{ApiError, ErrorItem};
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::customer::{Customer, CustomerEmail, CustomerPhone, EmailLabel, PhoneLabel};
 use crate::domain::{EmailAddress, PhoneNumber};
 
@@ -131,7 +131,7 @@ fn phones_from(
                 is_preferred: p.is_preferred.unwrap_or(false),
             }),
             Err(e) => problems.push(ErrorItem::new(
-                codes::INVALID_COMMUNICATION_VALUE,
+                ErrorCode::InvalidCommunicationValue,
                 format!("{at}.phoneNumber: {e}"),
             )),
         }
@@ -171,7 +171,7 @@ fn emails_from(
                 is_preferred: e.is_preferred.unwrap_or(false),
             }),
             Err(err) => problems.push(ErrorItem::new(
-                codes::INVALID_COMMUNICATION_VALUE,
+                ErrorCode::InvalidCommunicationValue,
                 format!("{at}.emailAddress: {err}"),
             )),
         }
@@ -183,7 +183,7 @@ fn emails_from(
 }
 
 fn invalid(description: String) -> ErrorItem {
-    ErrorItem::new(codes::INVALID_REQUEST, description)
+    ErrorItem::new(ErrorCode::InvalidRequest, description)
 }
 
 /// A customer as Herald answers it; phone numbers in E.164.

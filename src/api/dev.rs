@@ -13,7 +13,7 @@ use super::extract::{ApiJson, ApiQuery};
 use super::state::AppState;
 use crate::delivery::inbound::{self, InboundText};
 use crate::domain::PhoneNumber;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::keywords::Keyword;
 use crate::domain::optout::OptState;
 
@@ -112,7 +112,7 @@ pub async fn inbound(
         .map_err(ApiError::internal)?
         .ok_or_else(|| {
             ApiError::not_found(
-                codes::INVALID_DEPARTMENT,
+                ErrorCode::InvalidDepartment,
                 format!("no department texts from {to}"),
             )
         })?;

@@ -9,13 +9,13 @@ use sqlx::error::DatabaseError;
 use uuid::Uuid;
 
 use super::context;
-use crate::domain::codes;
+use crate::domain::codes::{ErrorCode, WarningCode};
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorItem {
-    pub error_code: String,
+    pub error_code: ErrorCode,
     pub error_description: String,
     /// Unique per occurrence; also in the log line, so support can find one failure.
     #[serde(rename = "errorUID")]
@@ -23,9 +23,9 @@ pub struct ErrorItem {
 }
 
 impl ErrorItem {
-    pub fn new(code: &str, description: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
         Self {
-            error_code: code.to_string(),
+            error_code: code,
             error_description: description.into(),
             error_uid: Uuid::new_v4().to_string(),
         }
@@ -35,7 +35,7 @@ impl ErrorItem {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct WarningItem {
-    pub warning_code: String,
+    pub warning_code: WarningCode,
     pub warning_description: String,
 }
 
@@ -55,7 +55,7 @@ pub struct ApiError {
 pub const STORE_RETRY_AFTER_SECONDS: u32 = 5;
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, description: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, description: impl Into<String>) -> Self {
         Self::from_items(status, vec![ErrorItem::new(code, description)])
     }
 
@@ -69,12 +69,12 @@ impl ApiError {
         }
     }
 
-    pub fn bad_request(code: &str, description: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, description)
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
-        Self::bad_request(codes::INVALID_REQUEST, description)
+        Self::bad_request(ErrorCode::InvalidRequest, description)
     }
 
     /// `401` with the Basic challenge (SPEC 2).
@@ -83,7 +83,7 @@ impl ApiError {
             challenge: Some("Basic realm=\"herald\""),
             ..Self::new(
                 StatusCode::UNAUTHORIZED,
-                codes::INVALID_CREDENTIALS,
+                ErrorCode::InvalidCredentials,
                 "missing or invalid credentials",
             )
         }
@@ -95,7 +95,7 @@ impl ApiError {
             challenge: Some("Bearer realm=\"herald-admin\""),
             ..Self::new(
                 StatusCode::UNAUTHORIZED,
-                codes::INVALID_ADMIN_TOKEN,
+                ErrorCode::InvalidAdminToken,
                 "missing or invalid admin token",
             )
         }
@@ -105,19 +105,19 @@ impl ApiError {
     pub fn insufficient_scope(scope: &str) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            codes::INSUFFICIENT_SCOPE,
+            ErrorCode::InsufficientScope,
             format!("this credential has no {scope} grant for this department"),
         )
     }
 
-    pub fn not_found(code: &str, description: impl Into<String>) -> Self {
+    pub fn not_found(code: ErrorCode, description: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, description)
     }
 
     /// An unexpected failure: logged once here with its cause chain; the client sees only the
     /// error's UID.
     pub fn internal(err: impl std::fmt::Display) -> Self {
-        let item = ErrorItem::new(codes::INTERNAL_SERVER_ERROR, "unexpected server error");
+        let item = ErrorItem::new(ErrorCode::InternalServerError, "unexpected server error");
         tracing::error!(error_uid = %item.error_uid, error = %err, "internal error");
         Self::from_items(StatusCode::INTERNAL_SERVER_ERROR, vec![item])
     }
@@ -127,7 +127,7 @@ impl ApiError {
     /// safe. Logged once here with its cause; the client sees only the error's UID.
     pub fn store_unavailable(err: impl std::fmt::Display) -> Self {
         let item = ErrorItem::new(
-            codes::INTERNAL_SERVER_ERROR,
+            ErrorCode::InternalServerError,
             "the database is unavailable; nothing was kept, send the request again later",
         );
         tracing::warn!(error_uid = %item.error_uid, error = %err, "database unavailable");
@@ -144,7 +144,7 @@ impl From<StoreError> for ApiError {
             // The operator's mistake, not Herald's; the other dealer is not named.
             return Self::new(
                 StatusCode::CONFLICT,
-                codes::SENDER_NUMBER_IN_USE,
+                ErrorCode::SenderNumberInUse,
                 format!(
                     "textSenderNumber {number} is already used by a department of another dealer; \
                      departments of one dealer may share a number, dealers may not"
@@ -255,7 +255,7 @@ impl IntoResponse for ApiError {
 
 /// The seed's error body for an answer written below the router (a connection over the cap,
 /// a request line or headers too large to parse), with the fresh request UUID it carries.
-pub fn standalone_error_body(code: &str, description: &str) -> (Uuid, Vec<u8>) {
+pub fn standalone_error_body(code: ErrorCode, description: &str) -> (Uuid, Vec<u8>) {
     let id = Uuid::new_v4();
     let errors = [ErrorItem::new(code, description)];
     let body = ErrorBody {

@@ -16,7 +16,7 @@ use serde::de::value::{Error as ValueError, SeqDeserializer, StringDeserializer}
 use uuid::Uuid;
 
 use super::error::ApiError;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 
 /// The raw request body, read under the size limit: a body over the limit is `413
 /// REQUEST_TOO_LARGE` in the common shape (axum's own `Bytes` answers it in plain text).
@@ -70,7 +70,7 @@ impl ApiBody {
 pub fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        codes::REQUEST_TOO_LARGE,
+        ErrorCode::RequestTooLarge,
         "the request body is larger than this server accepts",
     )
 }

@@ -12,7 +12,7 @@ use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{ApiBody, ApiPath, parse_json};
 use super::lookup::{department_user, required_customer};
 use super::state::AppState;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::credential::Scope;
 use crate::store::{CustomerLock, LockOutcome, UnlockOutcome};
 
@@ -58,7 +58,7 @@ pub struct UnlockReply {
 fn locked(held: CustomerLock) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
-        codes::CUSTOMER_LOCKED,
+        ErrorCode::CustomerLocked,
         format!(
             "the customer is locked by another user until {}",
             held.expires_at.format(&Rfc3339).unwrap_or_default()

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::extract::path_uuid;
 use super::state::AppState;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::customer::Customer;
 use crate::domain::directory::{Department, User};
 
@@ -17,7 +17,7 @@ pub async fn department_user(
 ) -> Result<User, ApiError> {
     let invalid = || {
         ApiError::bad_request(
-            codes::INVALID_USER,
+            ErrorCode::InvalidUser,
             "the userUuid is not a user of this department",
         )
     };
@@ -53,7 +53,7 @@ pub async fn required_customer(
 
 pub fn invalid_customer_400() -> ApiError {
     ApiError::bad_request(
-        codes::INVALID_CUSTOMER,
+        ErrorCode::InvalidCustomer,
         "the customerUuid is not a customer of this dealer",
     )
 }
@@ -63,7 +63,7 @@ pub fn invalid_customer_404(uuid: Option<Uuid>) -> ApiError {
         .map(|u| u.to_string())
         .unwrap_or_else(|| "this customer".into());
     ApiError::not_found(
-        codes::INVALID_CUSTOMER,
+        ErrorCode::InvalidCustomer,
         format!("{what} is not a customer of this dealer"),
     )
 }

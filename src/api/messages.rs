@@ -12,6 +12,7 @@ use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{ApiPath, ApiQuery, path_uuid};
 use super::lookup::{dealer_customer, invalid_customer_404};
 use super::state::AppState;
+use crate::domain::codes::ErrorCode;
 use crate::domain::credential::Scope;
 use crate::domain::message::{Direction, Message, MessageStatus, Protocol, Purpose};
 use crate::domain::report::{ReportError, ReportWarning};
@@ -147,12 +148,8 @@ pub async fn status(
     let department = auth
         .department(&state, &department, Scope::MessageRead)
         .await?;
-    let not_found = || {
-        ApiError::not_found(
-            crate::domain::codes::NOT_FOUND,
-            "no such message in this department",
-        )
-    };
+    let not_found =
+        || ApiError::not_found(ErrorCode::NotFound, "no such message in this department");
     let uuid = path_uuid(&message).ok_or_else(not_found)?;
     let message = state
         .store

@@ -17,7 +17,7 @@ use super::error::{ApiError, ApiResult, ErrorItem, Reply};
 use super::extract::{ApiBody, ApiPath};
 use super::state::AppState;
 use crate::delivery::own_messages;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::credential::Scope;
 use crate::domain::directory::Department;
 use crate::domain::optout::{OptCause, OptEvent, OptSource, OptState, OptStatus};
@@ -54,7 +54,7 @@ enum Target {
 
 fn target(kind: CommunicationType, value: &str, at: &str) -> Result<Target, ErrorItem> {
     let invalid = |e: &dyn std::fmt::Display| {
-        ErrorItem::new(codes::INVALID_COMMUNICATION_VALUE, format!("{at}: {e}"))
+        ErrorItem::new(ErrorCode::InvalidCommunicationValue, format!("{at}: {e}"))
     };
     match kind {
         CommunicationType::Text => PhoneNumber::parse(value)
@@ -281,7 +281,7 @@ async fn request_optins(
     if department.settings.text_sender_number.is_none() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            codes::MISSING_VOICE_CREDENTIALS,
+            ErrorCode::MissingVoiceCredentials,
             "the department has no textSenderNumber to text the request from",
         ));
     }

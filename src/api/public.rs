@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::ApiError;
 use super::extract::{ApiPath, path_uuid};
 use super::state::AppState;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::compose::vcard;
 
 /// `GET /vcard/{departmentUUID}.vcf` as `text/vcard`.
@@ -16,7 +16,7 @@ pub async fn department_vcard(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let not_found = || ApiError::not_found(codes::NOT_FOUND, "no such contact card");
+    let not_found = || ApiError::not_found(ErrorCode::NotFound, "no such contact card");
     let uuid = file
         .strip_suffix(".vcf")
         .and_then(path_uuid)

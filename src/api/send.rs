@@ -14,7 +14,7 @@ use super::error::{ApiError, ErrorItem};
 use super::extract::{ApiBody, ApiPath, path_uuid, refuse_nul};
 use super::state::AppState;
 use crate::delivery::Mode;
-use crate::domain::codes;
+use crate::domain::codes::{ErrorCode, WarningCode};
 use crate::domain::compose::compose;
 use crate::domain::credential::Scope;
 use crate::domain::customer::Customer;
@@ -71,7 +71,7 @@ pub async fn send(
         let chars = composed.chars().count();
         if chars > MAX_TEXT_CHARS {
             return Err(ApiError::bad_request(
-                codes::MESSAGE_TOO_LONG,
+                ErrorCode::MessageTooLong,
                 format!("the composed text has {chars} characters; at most {MAX_TEXT_CHARS}"),
             ));
         }
@@ -86,7 +86,7 @@ pub async fn send(
         if !allowed {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                codes::USER_DOES_NOT_HAVE_AUTHORITY,
+                ErrorCode::UserDoesNotHaveAuthority,
                 format!(
                     "this user may not send {} messages",
                     request.protocol.as_str()
@@ -99,7 +99,7 @@ pub async fn send(
         {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                codes::CUSTOMER_LOCKED,
+                ErrorCode::CustomerLocked,
                 "the customer is locked by another user",
             ));
         }
@@ -118,13 +118,13 @@ pub async fn send(
         && !override_granted
     {
         warnings.push(warning(
-            codes::CANT_OVERRIDE_OPTOUT,
+            WarningCode::CantOverrideOptout,
             "this credential may not override opt-out rules; they apply",
         ));
     }
     if request.options.queue_if_opted_out && request.protocol == Protocol::Email {
         warnings.push(warning(
-            codes::CANT_QUEUE_MESSAGE_IF_OPTED_OUT,
+            WarningCode::CantQueueMessageIfOptedOut,
             "queueIfOptedOut applies to TEXT only; sent normally",
         ));
     }
@@ -305,13 +305,13 @@ async fn user_and_customer(
             let mut errors = Vec::new();
             if user.is_none() {
                 errors.push(ErrorItem::new(
-                    codes::INVALID_USER,
+                    ErrorCode::InvalidUser,
                     "the userUuid is not a user of this department",
                 ));
             }
             if customer.is_none() {
                 errors.push(ErrorItem::new(
-                    codes::INVALID_CUSTOMER,
+                    ErrorCode::InvalidCustomer,
                     "the customerUuid is not a customer of this dealer",
                 ));
             }
@@ -327,7 +327,7 @@ fn recipient(
     value: Option<&str>,
     customer: &Customer,
 ) -> Result<Recipient, ApiError> {
-    let invalid = |why: String| ApiError::bad_request(codes::INVALID_COMMUNICATION_VALUE, why);
+    let invalid = |why: String| ApiError::bad_request(ErrorCode::InvalidCommunicationValue, why);
     match protocol {
         Protocol::Text => {
             let phone = match value {
@@ -378,9 +378,9 @@ fn recipient(
     }
 }
 
-fn warning(code: &str, description: impl Into<String>) -> Warning {
+fn warning(code: WarningCode, description: impl Into<String>) -> Warning {
     Warning {
-        code: code.into(),
+        code,
         description: description.into(),
     }
 }
@@ -399,7 +399,7 @@ async fn screen_copies(
         let at = format!("{field}[{i}]");
         let Ok(address) = EmailAddress::parse(entry) else {
             warnings.push(warning(
-                codes::INVALID_EMAIL,
+                WarningCode::InvalidEmail,
                 format!("{at}: not a valid email address; skipped"),
             ));
             continue;
@@ -410,7 +410,7 @@ async fn screen_copies(
             .await?;
         if flags.iter().any(|f| f.do_not_cc) {
             warnings.push(warning(
-                codes::DO_NOT_CC_ENABLED,
+                WarningCode::DoNotCcEnabled,
                 format!("{at}: {address} must not be copied; skipped"),
             ));
             continue;
@@ -422,7 +422,7 @@ async fn screen_copies(
             .map_err(ApiError::internal)?;
         if blacklisted {
             warnings.push(warning(
-                codes::BLACKLISTED_EMAIL_DOMAIN,
+                WarningCode::BlacklistedEmailDomain,
                 format!("{at}: {address} is blacklisted; skipped"),
             ));
             continue;
@@ -446,7 +446,7 @@ fn replay(first: crate::store::IdempotencyRecord, hash: &str) -> Result<Response
     if first.request_hash != hash {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            codes::IDEMPOTENCY_KEY_REUSED,
+            ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was used with another request in the last 24 hours",
         ));
     }
@@ -465,7 +465,7 @@ fn replay(first: crate::store::IdempotencyRecord, hash: &str) -> Result<Response
         }
         None => Err(ApiError::new(
             StatusCode::CONFLICT,
-            codes::MESSAGE_SEND_LOCK_NOT_OBTAINED,
+            ErrorCode::MessageSendLockNotObtained,
             format!(
                 "message {} with this Idempotency-Key is still being sent",
                 first.message_uuid
@@ -479,13 +479,13 @@ fn sync_status(message: &Message) -> StatusCode {
     if message.status.is_success() {
         return StatusCode::OK;
     }
-    match message.error.as_ref().map(|e| e.code.as_str()) {
-        Some(codes::RATE_LIMIT_REACHED) => StatusCode::TOO_MANY_REQUESTS,
-        Some(codes::MESSAGE_SEND_LOCK_NOT_OBTAINED) => StatusCode::CONFLICT,
-        Some(codes::TWILIO_SENDING_FAILURE | codes::INVALID_EMAIL_ADDRESS) => {
+    match message.error.as_ref().map(|e| e.code) {
+        Some(ErrorCode::RateLimitReached) => StatusCode::TOO_MANY_REQUESTS,
+        Some(ErrorCode::MessageSendLockNotObtained) => StatusCode::CONFLICT,
+        Some(ErrorCode::TwilioSendingFailure | ErrorCode::InvalidEmailAddress) => {
             StatusCode::BAD_GATEWAY
         }
-        Some(codes::INTERNAL_SERVER_ERROR) | None => StatusCode::INTERNAL_SERVER_ERROR,
+        Some(ErrorCode::InternalServerError) | None => StatusCode::INTERNAL_SERVER_ERROR,
         Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

@@ -14,7 +14,7 @@ use crate::api::admin::department;
 use crate::api::error::ApiError;
 use crate::api::extract::path_uuid;
 use crate::api::messages::{parse_token, token};
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 
 const PAGE: u32 = 50;
 
@@ -30,7 +30,7 @@ pub async fn show(
     Path((department_segment, customer_segment)): Path<(String, String)>,
     Query(query): Query<ThreadQuery>,
 ) -> Response {
-    let no_customer = || ApiError::not_found(codes::INVALID_CUSTOMER, "no such customer");
+    let no_customer = || ApiError::not_found(ErrorCode::InvalidCustomer, "no such customer");
     let found = async {
         let department = department(&state, &department_segment).await?;
         let uuid = path_uuid(&customer_segment).ok_or_else(no_customer)?;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::plan::Facts;
 use super::step::Deliverer;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::message::{Message, MessageError, Protocol};
 use crate::domain::optout::OptState;
 use crate::domain::policy::DeliveryFacts;
@@ -20,7 +20,7 @@ impl Deliverer {
         message: &Message,
     ) -> anyhow::Result<Result<Facts, MessageError>> {
         let internal = |what: &str| MessageError {
-            code: codes::INTERNAL_SERVER_ERROR.into(),
+            code: ErrorCode::InternalServerError,
             description: what.into(),
         };
         let Some(department) = self.store.department(message.department_uuid).await? else {

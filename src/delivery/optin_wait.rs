@@ -7,7 +7,7 @@ use super::own_messages;
 use super::record::callback;
 use super::step::Deliverer;
 use crate::domain::PhoneNumber;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::directory::Department;
 use crate::domain::message::{Message, MessageError, MessageStatus};
 use crate::domain::optout::OptSource;
@@ -30,7 +30,7 @@ impl Deliverer {
         let now = self.clock.now();
         if now >= expires_at {
             let error = MessageError {
-                code: codes::QUEUED_MESSAGE_EXPIRED.into(),
+                code: ErrorCode::QueuedMessageExpired,
                 description: "the number did not opt in before the department's timeout".into(),
             };
             let mut update = MessageUpdate {

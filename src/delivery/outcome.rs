@@ -112,7 +112,7 @@ impl Deliverer {
                     Some(detail.clone()),
                 ));
                 let error = MessageError {
-                    code: code.into(),
+                    code,
                     description: detail,
                 };
                 self.fail(job, message, error, history, mode).await?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::compose::{compose, email_from, email_subject};
 use crate::domain::directory::{Dealer, Department, RateLimits, User};
 use crate::domain::message::{Message, MessageError, MessageStatus, Protocol, Purpose};
@@ -55,10 +55,7 @@ pub(super) fn plan(
         Decision::Send => Plan::Send {
             rate_windows: rate_windows(message, &facts.department.settings.rate_limits),
         },
-        Decision::Refuse { code, description } => Plan::Refuse(MessageError {
-            code: code.into(),
-            description,
-        }),
+        Decision::Refuse { code, description } => Plan::Refuse(MessageError { code, description }),
         Decision::WaitForOptin => Plan::WaitForOptin,
     }
 }
@@ -168,9 +165,7 @@ pub(super) fn receipt_outcome(
         Receipt::Undelivered { code, detail } => (
             MessageStatus::Undelivered,
             Some(MessageError {
-                code: code
-                    .unwrap_or_else(|| provider_failure_code(message.protocol))
-                    .into(),
+                code: code.unwrap_or_else(|| provider_failure_code(message.protocol)),
                 description: detail,
             }),
         ),
@@ -178,17 +173,17 @@ pub(super) fn receipt_outcome(
 }
 
 /// The seed's code for a provider that failed to take a message.
-fn provider_failure_code(protocol: Protocol) -> &'static str {
+fn provider_failure_code(protocol: Protocol) -> ErrorCode {
     match protocol {
-        Protocol::Text => codes::TWILIO_SENDING_FAILURE,
-        Protocol::Email => codes::INTERNAL_SERVER_ERROR,
+        Protocol::Text => ErrorCode::TwilioSendingFailure,
+        Protocol::Email => ErrorCode::InternalServerError,
     }
 }
 
 /// The error a message fails with when Herald stops trying to hand it over.
 pub(super) fn give_up_error(message: &Message, detail: &str) -> MessageError {
     MessageError {
-        code: provider_failure_code(message.protocol).into(),
+        code: provider_failure_code(message.protocol),
         description: detail.to_string(),
     }
 }

@@ -12,7 +12,7 @@ use super::handover::Handover;
 use super::plan::{Plan, compose_outgoing, plan, queued_update};
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::message::{Message, MessageError, MessageStatus};
 use crate::domain::retry_schedule;
 use crate::observability;
@@ -163,7 +163,7 @@ impl Deliverer {
                 self.store.reserve_send(&reservation).await?
             {
                 let error = MessageError {
-                    code: codes::RATE_LIMIT_REACHED.into(),
+                    code: ErrorCode::RateLimitReached,
                     description: format!(
                         "sending limit for this recipient reached; room again in {} s",
                         retry_after.as_secs().max(1)

@@ -1,7 +1,7 @@
 //! The delivery rules evaluated when a message is about to be handed to a provider
 //! (SPEC 4.2 "delivery outcome", 5.2, 5.3). Pure: the worker gathers the facts, this decides.
 
-use super::codes;
+use super::codes::ErrorCode;
 use super::message::{Protocol, Purpose};
 use super::optout::OptState;
 
@@ -29,12 +29,12 @@ pub enum Decision {
     /// Hold the message until the number opts in (SPEC 5.2 `queueIfOptedOut`).
     WaitForOptin,
     Refuse {
-        code: &'static str,
+        code: ErrorCode,
         description: String,
     },
 }
 
-fn refuse(code: &'static str, description: &str) -> Decision {
+fn refuse(code: ErrorCode, description: &str) -> Decision {
     Decision::Refuse {
         code,
         description: description.to_string(),
@@ -49,20 +49,20 @@ pub fn decide(f: &DeliveryFacts) -> Decision {
         (Protocol::Text, Purpose::OptinRequest) => match f.opt_state {
             OptState::NotSet if f.contact_ok => sender_check(f),
             _ => refuse(
-                codes::OPTED_OUT_COMMUNICATION_VALUE,
+                ErrorCode::OptedOutCommunicationValue,
                 "the number is no longer waiting for an opt-in",
             ),
         },
         (Protocol::Text, Purpose::Customer) => {
             if f.opt_state == OptState::OptedOut {
                 return refuse(
-                    codes::OPTED_OUT_COMMUNICATION_VALUE,
+                    ErrorCode::OptedOutCommunicationValue,
                     "the customer has opted out of texts on this number",
                 );
             }
             if !f.contact_ok {
                 return refuse(
-                    codes::COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE,
+                    ErrorCode::CommunicationValueMarkedAsNotOkToCommunicate,
                     "the number is marked not ok to text",
                 );
             }
@@ -71,7 +71,7 @@ pub fn decide(f: &DeliveryFacts) -> Decision {
                     Decision::WaitForOptin
                 } else {
                     refuse(
-                        codes::OPTED_OUT_COMMUNICATION_VALUE,
+                        ErrorCode::OptedOutCommunicationValue,
                         "the number has not opted in to texts",
                     )
                 };
@@ -81,13 +81,13 @@ pub fn decide(f: &DeliveryFacts) -> Decision {
         (Protocol::Email, _) => {
             if !f.contact_ok {
                 return refuse(
-                    codes::COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE,
+                    ErrorCode::CommunicationValueMarkedAsNotOkToCommunicate,
                     "the address is marked not ok to email",
                 );
             }
             if f.blacklisted {
                 return refuse(
-                    codes::BLACKLISTED_EMAIL_ADDRESS_OR_DOMAIN,
+                    ErrorCode::BlacklistedEmailAddressOrDomain,
                     "the address or its domain is blacklisted",
                 );
             }
@@ -100,11 +100,11 @@ fn sender_check(f: &DeliveryFacts) -> Decision {
     match (f.sender_configured, f.protocol) {
         (true, _) => Decision::Send,
         (false, Protocol::Text) => refuse(
-            codes::MISSING_VOICE_CREDENTIALS,
+            ErrorCode::MissingVoiceCredentials,
             "the department has no textSenderNumber",
         ),
         (false, Protocol::Email) => refuse(
-            codes::MISSING_DEALER_EMAIL,
+            ErrorCode::MissingDealerEmail,
             "the department has no emailSender",
         ),
     }
@@ -127,7 +127,7 @@ mod tests {
         }
     }
 
-    fn code(d: Decision) -> &'static str {
+    fn code(d: Decision) -> ErrorCode {
         match d {
             Decision::Refuse { code, .. } => code,
             other => panic!("expected a refusal, got {other:?}"),
@@ -141,14 +141,14 @@ mod tests {
             queue_if_opted_out: true,
             ..text(OptState::OptedOut)
         };
-        assert_eq!(code(decide(&f)), codes::OPTED_OUT_COMMUNICATION_VALUE);
+        assert_eq!(code(decide(&f)), ErrorCode::OptedOutCommunicationValue);
     }
 
     #[test]
     fn not_set_needs_an_override_or_waits_or_is_refused() {
         assert_eq!(
             code(decide(&text(OptState::NotSet))),
-            codes::OPTED_OUT_COMMUNICATION_VALUE
+            ErrorCode::OptedOutCommunicationValue
         );
         assert_eq!(
             decide(&DeliveryFacts {
@@ -175,13 +175,13 @@ mod tests {
         };
         assert_eq!(
             code(decide(&not_ok)),
-            codes::COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE
+            ErrorCode::CommunicationValueMarkedAsNotOkToCommunicate
         );
         let no_sender = DeliveryFacts {
             sender_configured: false,
             ..text(OptState::OptedIn)
         };
-        assert_eq!(code(decide(&no_sender)), codes::MISSING_VOICE_CREDENTIALS);
+        assert_eq!(code(decide(&no_sender)), ErrorCode::MissingVoiceCredentials);
     }
 
     #[test]
@@ -206,21 +206,21 @@ mod tests {
                 blacklisted: true,
                 ..email
             })),
-            codes::BLACKLISTED_EMAIL_ADDRESS_OR_DOMAIN
+            ErrorCode::BlacklistedEmailAddressOrDomain
         );
         assert_eq!(
             code(decide(&DeliveryFacts {
                 contact_ok: false,
                 ..email
             })),
-            codes::COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE
+            ErrorCode::CommunicationValueMarkedAsNotOkToCommunicate
         );
         assert_eq!(
             code(decide(&DeliveryFacts {
                 sender_configured: false,
                 ..email
             })),
-            codes::MISSING_DEALER_EMAIL
+            ErrorCode::MissingDealerEmail
         );
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::codes::{ErrorCode, WarningCode};
 use super::message::{Message, MessageStatus};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -31,7 +32,7 @@ pub struct MessageReport {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportError {
-    pub error_code: String,
+    pub error_code: ErrorCode,
     pub error_description: String,
     #[serde(rename = "errorUID")]
     pub error_uid: String,
@@ -40,7 +41,7 @@ pub struct ReportError {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportWarning {
-    pub warning_code: String,
+    pub warning_code: WarningCode,
     pub warning_description: String,
 }
 
@@ -61,7 +62,7 @@ impl MessageReport {
                 .error
                 .iter()
                 .map(|e| ReportError {
-                    error_code: e.code.clone(),
+                    error_code: e.code,
                     error_description: e.description.clone(),
                     error_uid: Uuid::new_v4().to_string(),
                 })
@@ -70,7 +71,7 @@ impl MessageReport {
                 .warnings
                 .iter()
                 .map(|w| ReportWarning {
-                    warning_code: w.code.clone(),
+                    warning_code: w.code,
                     warning_description: w.description.clone(),
                 })
                 .collect(),

@@ -5,18 +5,18 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::codes;
+use super::codes::ErrorCode;
 use super::message::{Direction, MAX_TEXT_CHARS, Protocol, SendOptions, SendRequest};
 
 /// One thing wrong with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub description: String,
 }
 
 impl Problem {
-    fn new(code: &'static str, description: impl Into<String>) -> Self {
+    fn new(code: ErrorCode, description: impl Into<String>) -> Self {
         Self {
             code,
             description: description.into(),
@@ -51,13 +51,13 @@ const SENDING_FIELDS: [&str; 14] = [
 pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         vec![Problem::new(
-            codes::INVALID_REQUEST,
+            ErrorCode::InvalidRequest,
             format!("malformed JSON: {e}"),
         )]
     })?;
     let Value::Object(root) = value else {
         return Err(vec![Problem::new(
-            codes::INVALID_REQUEST,
+            ErrorCode::InvalidRequest,
             "$: expected a JSON object",
         )]);
     };
@@ -71,7 +71,7 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
     let attrs = match root.get("messageAttributes") {
         None | Some(Value::Null) => {
             p.push(
-                codes::MISSING_MESSAGE_ATTRIBUTES,
+                ErrorCode::MissingMessageAttributes,
                 "messageAttributes is required",
             );
             None
@@ -89,21 +89,21 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
         direction = p.enumeration(
             a,
             "type",
-            codes::MISSING_MESSAGE_TYPE,
+            ErrorCode::MissingMessageType,
             Direction::parse,
             "OUTGOING or INCOMING",
         );
         protocol = p.enumeration(
             a,
             "protocol",
-            codes::MISSING_MESSAGE_PROTOCOL,
+            ErrorCode::MissingMessageProtocol,
             Protocol::parse,
             "TEXT or EMAIL",
         );
         is_manual = match a.get("isManual") {
             None | Some(Value::Null) => {
                 p.push(
-                    codes::MISSING_IS_MANUAL,
+                    ErrorCode::MissingIsManual,
                     "messageAttributes.isManual is required",
                 );
                 None
@@ -117,14 +117,14 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
         body = match a.get("body") {
             None | Some(Value::Null) => {
                 p.push(
-                    codes::MISSING_MESSAGE_BODY,
+                    ErrorCode::MissingMessageBody,
                     "messageAttributes.body is required",
                 );
                 None
             }
             Some(Value::String(s)) if s.trim().is_empty() => {
                 p.push(
-                    codes::MISSING_MESSAGE_BODY,
+                    ErrorCode::MissingMessageBody,
                     "messageAttributes.body is empty",
                 );
                 None
@@ -176,7 +176,7 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
                         callback_url = Some(url);
                     } else {
                         p.push(
-                            codes::INVALID_CALLBACK_URL,
+                            ErrorCode::InvalidCallbackUrl,
                             "messageSendingAttributes.callbackURL: not an absolute http(s) URL",
                         );
                     }
@@ -221,7 +221,7 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
         let chars = b.chars().count();
         if chars > MAX_TEXT_CHARS {
             p.push(
-                codes::MESSAGE_TOO_LONG,
+                ErrorCode::MessageTooLong,
                 format!("messageAttributes.body: {chars} characters; a TEXT may have at most {MAX_TEXT_CHARS}"),
             );
         }
@@ -259,12 +259,12 @@ pub fn is_callback_url(url: &str) -> bool {
 struct Problems(Vec<Problem>);
 
 impl Problems {
-    fn push(&mut self, code: &'static str, description: impl Into<String>) {
+    fn push(&mut self, code: ErrorCode, description: impl Into<String>) {
         self.0.push(Problem::new(code, description));
     }
 
     fn invalid(&mut self, description: impl Into<String>) {
-        self.push(codes::INVALID_REQUEST, description);
+        self.push(ErrorCode::InvalidRequest, description);
     }
 
     fn unknown_fields(&mut self, object: &Map<String, Value>, known: &[&str], path: &str) {
@@ -282,7 +282,7 @@ impl Problems {
         &mut self,
         object: &Map<String, Value>,
         field: &str,
-        missing: &'static str,
+        missing: ErrorCode,
         parse: fn(&str) -> Option<T>,
         expected: &str,
     ) -> Option<T> {
@@ -361,7 +361,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn problems(body: Value) -> Vec<(&'static str, String)> {
+    fn problems(body: Value) -> Vec<(ErrorCode, String)> {
         parse(body.to_string().as_bytes())
             .unwrap_err()
             .into_iter()
@@ -369,7 +369,7 @@ mod tests {
             .collect()
     }
 
-    fn codes_of(body: Value) -> Vec<&'static str> {
+    fn codes_of(body: Value) -> Vec<ErrorCode> {
         problems(body).into_iter().map(|(c, _)| c).collect()
     }
 
@@ -399,13 +399,16 @@ mod tests {
         assert_eq!(
             codes_of(json!({"messageAttributes": {}})),
             vec![
-                codes::MISSING_MESSAGE_TYPE,
-                codes::MISSING_MESSAGE_PROTOCOL,
-                codes::MISSING_IS_MANUAL,
-                codes::MISSING_MESSAGE_BODY
+                ErrorCode::MissingMessageType,
+                ErrorCode::MissingMessageProtocol,
+                ErrorCode::MissingIsManual,
+                ErrorCode::MissingMessageBody
             ]
         );
-        assert_eq!(codes_of(json!({})), vec![codes::MISSING_MESSAGE_ATTRIBUTES]);
+        assert_eq!(
+            codes_of(json!({})),
+            vec![ErrorCode::MissingMessageAttributes]
+        );
     }
 
     #[test]
@@ -434,17 +437,17 @@ mod tests {
     fn malformed_json_and_non_objects_are_invalid_requests() {
         assert_eq!(
             parse(b"{\"messageAttributes\":").unwrap_err()[0].code,
-            codes::INVALID_REQUEST
+            ErrorCode::InvalidRequest
         );
-        assert_eq!(parse(b"[]").unwrap_err()[0].code, codes::INVALID_REQUEST);
-        assert_eq!(parse(b"").unwrap_err()[0].code, codes::INVALID_REQUEST);
+        assert_eq!(parse(b"[]").unwrap_err()[0].code, ErrorCode::InvalidRequest);
+        assert_eq!(parse(b"").unwrap_err()[0].code, ErrorCode::InvalidRequest);
     }
 
     #[test]
     fn a_long_text_is_refused_but_a_long_email_is_not() {
         let long = "x".repeat(MAX_TEXT_CHARS + 1);
         let text = json!({"messageAttributes": {"body": long, "isManual": true, "protocol": "TEXT", "type": "OUTGOING"}});
-        assert_eq!(codes_of(text), vec![codes::MESSAGE_TOO_LONG]);
+        assert_eq!(codes_of(text), vec![ErrorCode::MessageTooLong]);
         let email = json!({"messageAttributes": {"body": long, "isManual": true, "protocol": "EMAIL", "type": "OUTGOING"}});
         assert!(parse(email.to_string().as_bytes()).is_ok());
     }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::config::{EmailProviderKind, Settings, TextProviderKind};
+use crate::domain::codes::ErrorCode;
 use crate::store::Store;
 
 /// A composed message, ready for a provider.
@@ -49,7 +50,7 @@ pub enum SendOutcome {
     Transient { detail: String },
     /// Refused for good; `code` is the seed's error code for it.
     Permanent {
-        code: &'static str,
+        code: ErrorCode,
         detail: String,
         effect: Option<Effect>,
     },
@@ -87,7 +88,7 @@ pub enum Receipt {
     Delivered,
     /// `code` is the seed's error code for it; `None` for the protocol's provider failure.
     Undelivered {
-        code: Option<&'static str>,
+        code: Option<ErrorCode>,
         detail: String,
     },
 }

@@ -26,7 +26,7 @@ use lettre::{Address, address::Envelope};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Outgoing, Provider, Receipt, Reconciled, SendOutcome};
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 
 /// Idle connections kept open for the next messages.
 const MAX_IDLE: usize = 4;
@@ -299,7 +299,7 @@ impl Provider for SmtpProvider {
             Ok(built) => built,
             Err(detail) => {
                 return SendOutcome::Permanent {
-                    code: codes::INVALID_EMAIL_ADDRESS,
+                    code: ErrorCode::InvalidEmailAddress,
                     detail,
                     effect: None,
                 };
@@ -401,12 +401,12 @@ fn classify(stage: Stage, e: &SmtpError) -> SendOutcome {
         return SendOutcome::Transient { detail };
     }
     let code = match stage {
-        Stage::RcptTo => codes::INVALID_EMAIL_ADDRESS,
+        Stage::RcptTo => ErrorCode::InvalidEmailAddress,
         Stage::Connect => {
             tracing::error!(error = %e, "the SMTP server refused Herald's login or greeting: check [email.smtp] url");
-            codes::INTERNAL_SERVER_ERROR
+            ErrorCode::InternalServerError
         }
-        Stage::MailFrom | Stage::Data | Stage::Message => codes::INTERNAL_SERVER_ERROR,
+        Stage::MailFrom | Stage::Data | Stage::Message => ErrorCode::InternalServerError,
     };
     SendOutcome::Permanent {
         code,

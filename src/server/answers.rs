@@ -4,10 +4,10 @@
 
 use crate::api::REQUEST_ID_HEADER;
 use crate::api::error::standalone_error_body;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 
 /// A complete `HTTP/1.1` answer that closes the connection.
-fn answer(status: &str, code: &str, description: &str, extra_headers: &str) -> Vec<u8> {
+fn answer(status: &str, code: ErrorCode, description: &str, extra_headers: &str) -> Vec<u8> {
     let (id, body) = standalone_error_body(code, description);
     let mut out = format!(
         "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
@@ -23,7 +23,7 @@ fn answer(status: &str, code: &str, description: &str, extra_headers: &str) -> V
 pub fn over_capacity(cap: usize) -> Vec<u8> {
     answer(
         "503 Service Unavailable",
-        codes::TOO_MANY_CONNECTIONS,
+        ErrorCode::TooManyConnections,
         &format!("Herald is serving its maximum of {cap} connections; try again shortly"),
         "retry-after: 1\r\n",
     )
@@ -37,17 +37,17 @@ pub fn replacement_for(written: &[u8]) -> Option<Vec<u8>> {
     let (status, code, description) = match status {
         b"400 " => (
             "400 Bad Request",
-            codes::INVALID_REQUEST,
+            ErrorCode::InvalidRequest,
             "the request is not valid HTTP/1.1 (request line or a header could not be read)",
         ),
         b"414 " => (
             "414 URI Too Long",
-            codes::REQUEST_TOO_LARGE,
+            ErrorCode::RequestTooLarge,
             "the request's path and query are longer than Herald reads",
         ),
         b"431 " => (
             "431 Request Header Fields Too Large",
-            codes::REQUEST_TOO_LARGE,
+            ErrorCode::RequestTooLarge,
             "the request has more headers, or larger ones, than Herald reads (at most 100)",
         ),
         _ => return None,

@@ -8,6 +8,7 @@ use super::backend::{Backend, Query, Row, corrupt};
 use super::{
     AttemptRecord, CallbackRecord, JobNext, NewJob, OutboxEntry, StoreResult, ThreadOwner,
 };
+use crate::domain::codes::ErrorCode;
 use crate::domain::message::{Direction, Message, MessageError, MessageStatus, Protocol, Purpose};
 
 pub(crate) const MESSAGE_COLUMNS: &str = "uuid, dealer_uuid, department_uuid, customer_uuid, user_uuid, credential, direction, protocol, purpose, is_manual, body, subject, recipient, cc, bcc, options, override_optout, callback_url, callback_metadata, request_uuid, status, error_code, error_description, warnings, provider_message_id, composed_body, sender, created_at, updated_at";
@@ -46,10 +47,13 @@ pub(crate) fn message_from_row(r: &impl Row) -> StoreResult<Message> {
         callback_metadata: r.json("callback_metadata")?,
         request_uuid: r.uuid("request_uuid")?,
         status: MessageStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-        error: error_code.map(|code| MessageError {
-            code,
-            description: error_description.unwrap_or_default(),
-        }),
+        error: match error_code {
+            Some(code) => Some(MessageError {
+                code: ErrorCode::parse(&code).ok_or_else(|| corrupt("error_code", &code))?,
+                description: error_description.unwrap_or_default(),
+            }),
+            None => None,
+        },
         warnings: r.json("warnings")?,
         provider_message_id: r.field("provider_message_id")?,
         composed_body: r.field("composed_body")?,

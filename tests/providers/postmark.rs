@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use herald::domain::codes;
+use herald::domain::codes::ErrorCode;
 use herald::providers::postmark::{PostmarkConfig, PostmarkProvider};
 use herald::providers::{Effect, Outgoing, Provider, Reconciled, SendOutcome};
 use secrecy::SecretString;
@@ -87,7 +87,7 @@ async fn an_invalid_address_is_permanent() {
     assert_eq!(
         outcome,
         SendOutcome::Permanent {
-            code: codes::INVALID_EMAIL_ADDRESS,
+            code: ErrorCode::InvalidEmailAddress,
             detail: "Postmark error 300: Invalid 'To' address: 'customer@example'.".into(),
             effect: None,
         }
@@ -109,7 +109,7 @@ async fn an_inactive_recipient_is_permanent_and_stops_emailing() {
         matches!(
             &outcome,
             SendOutcome::Permanent { code, effect: Some(Effect::StopEmailing), .. }
-                if *code == codes::INVALID_EMAIL_ADDRESS
+                if *code == ErrorCode::InvalidEmailAddress
         ),
         "{outcome:?}"
     );
@@ -128,7 +128,7 @@ async fn a_bad_server_token_is_permanent() {
         matches!(
             &outcome,
             SendOutcome::Permanent { code, detail, effect: None }
-                if *code == codes::INTERNAL_SERVER_ERROR && detail.starts_with("Postmark error 10:")
+                if *code == ErrorCode::InternalServerError && detail.starts_with("Postmark error 10:")
         ),
         "{outcome:?}"
     );

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use herald::domain::codes;
+use herald::domain::codes::ErrorCode;
 use herald::providers::smtp::{SmtpConfig, SmtpProvider};
 use herald::providers::{Provider, Receipt, Reconciled, SendOutcome};
 
@@ -100,7 +100,7 @@ async fn refused_login_is_permanent() {
         .await;
 
     assert!(
-        matches!(&outcome, SendOutcome::Permanent { code, .. } if *code == codes::INTERNAL_SERVER_ERROR),
+        matches!(&outcome, SendOutcome::Permanent { code, .. } if *code == ErrorCode::InternalServerError),
         "{outcome:?}"
     );
 }
@@ -144,7 +144,7 @@ async fn a_5xx_to_rcpt_to_is_an_invalid_address() {
         else {
             panic!("{code}: permanent expected, got {outcome:?}");
         };
-        assert_eq!(herald_code, codes::INVALID_EMAIL_ADDRESS);
+        assert_eq!(herald_code, ErrorCode::InvalidEmailAddress);
         assert!(detail.starts_with("SMTP RCPT TO"), "{detail}");
         assert!(detail.contains(&code.to_string()), "{detail}");
         assert_eq!(effect, None);
@@ -189,7 +189,7 @@ async fn a_5xx_elsewhere_is_an_internal_error() {
         let outcome = provider(&smtp.url(None)).send(&email(&[], &[])).await;
 
         assert!(
-            matches!(&outcome, SendOutcome::Permanent { code, .. } if *code == codes::INTERNAL_SERVER_ERROR),
+            matches!(&outcome, SendOutcome::Permanent { code, .. } if *code == ErrorCode::InternalServerError),
             "{command:?}: {outcome:?}"
         );
     }

@@ -8,7 +8,7 @@ mod reconcile;
 use std::time::Duration;
 
 use base64::Engine as _;
-use herald::domain::codes;
+use herald::domain::codes::ErrorCode;
 use herald::providers::pace::Pace;
 use herald::providers::twilio::signature as twilio_signature;
 use herald::providers::twilio::{TwilioConfig, TwilioProvider};
@@ -117,7 +117,7 @@ async fn documented_refusals_are_permanent_with_the_twilio_code_and_message() {
         else {
             panic!("{code}: permanent expected, got {outcome:?}");
         };
-        assert_eq!(herald_code, codes::TWILIO_SENDING_FAILURE);
+        assert_eq!(herald_code, ErrorCode::TwilioSendingFailure);
         assert_eq!(
             detail,
             format!("Twilio error {code}: The 'To' number is not a valid phone number.")
@@ -141,7 +141,7 @@ async fn an_opted_out_number_is_permanent_and_opts_the_number_out() {
         matches!(
             &outcome,
             SendOutcome::Permanent { code, effect: Some(Effect::OptOutNumber), detail }
-                if *code == codes::TWILIO_SENDING_FAILURE && detail.contains("21610")
+                if *code == ErrorCode::TwilioSendingFailure && detail.contains("21610")
         ),
         "{outcome:?}"
     );

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
+use herald::domain::codes::ErrorCode;
 use herald::domain::message::{Message, MessageError, MessageStatus, SendOptions};
 use herald::domain::optout::{OptCause, OptEvent, OptSource};
 use herald::store::admin_actions::ActionOutcome;
@@ -159,7 +160,7 @@ pub async fn a_requeue_applies_only_to_failed_or_expired_messages(store: &dyn St
     let failed = MessageUpdate {
         status: Some(MessageStatus::Failed),
         error: Some(MessageError {
-            code: "TWILIO_SENDING_FAILURE".into(),
+            code: ErrorCode::TwilioSendingFailure,
             description: "refused".into(),
         }),
         ..Default::default()

@@ -21,7 +21,7 @@ use crate::api::error::ApiError;
 use crate::api::extract::ApiBody;
 use crate::api::state::AppState;
 use crate::domain::EmailAddress;
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::message::{Message, MessageStatus, Protocol};
 use crate::domain::optout::{OptCause, OptEvent, OptSource};
 use crate::providers::Receipt;
@@ -40,7 +40,7 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     ) else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            codes::WEBHOOK_DISABLED,
+            ErrorCode::WebhookDisabled,
             "the Postmark webhook is disabled: set webhooks.postmark_username and postmark_password",
         ));
     };
@@ -123,7 +123,7 @@ async fn receipt(state: &AppState, message: &Message, receipt: Receipt) -> Resul
     ) {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            codes::INTERNAL_SERVER_ERROR,
+            ErrorCode::InternalServerError,
             "the message is not recorded as sent yet; try again later",
         ));
     }

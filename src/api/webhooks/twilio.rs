@@ -15,7 +15,7 @@ use crate::api::error::ApiError;
 use crate::api::extract::ApiBody;
 use crate::api::state::AppState;
 use crate::delivery::inbound::{self, InboundText};
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::domain::message::Protocol;
 use crate::providers::twilio::signature as twilio_signature;
 use crate::providers::twilio::webhook::{self, Params};
@@ -37,14 +37,14 @@ async fn verified(
     else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            codes::WEBHOOK_DISABLED,
+            ErrorCode::WebhookDisabled,
             "Twilio webhooks are disabled: set text.twilio.auth_token",
         ));
     };
     let refused = || {
         ApiError::new(
             StatusCode::FORBIDDEN,
-            codes::INVALID_SIGNATURE,
+            ErrorCode::InvalidSignature,
             "missing or invalid X-Twilio-Signature",
         )
     };

@@ -4,6 +4,7 @@ use time::macros::datetime;
 use uuid::Uuid;
 
 use super::*;
+use crate::domain::codes::ErrorCode;
 use crate::domain::directory::DepartmentSettings;
 use crate::domain::optout::OptState;
 use crate::domain::{EmailAddress, PhoneNumber};
@@ -120,7 +121,7 @@ fn max_age_gives_up_only_after_the_first_attempt() {
     let Plan::Refuse(error) = plan(&message, &facts, 1, late, MAX_AGE) else {
         panic!("a retried message past max age is not sent");
     };
-    assert_eq!(error.code, codes::TWILIO_SENDING_FAILURE);
+    assert_eq!(error.code, ErrorCode::TwilioSendingFailure);
     assert_eq!(
         error.description,
         "not handed to the provider within delivery.max_age_seconds"
@@ -152,7 +153,7 @@ fn max_age_is_checked_before_the_policy() {
     let Plan::Refuse(error) = plan(&message, &facts, 2, late, MAX_AGE) else {
         panic!("expected a refusal");
     };
-    assert_eq!(error.code, codes::TWILIO_SENDING_FAILURE);
+    assert_eq!(error.code, ErrorCode::TwilioSendingFailure);
 }
 
 #[test]
@@ -164,7 +165,7 @@ fn an_email_given_up_fails_with_the_email_providers_code() {
     let Plan::Refuse(error) = plan(&message, &facts, 1, late, MAX_AGE) else {
         panic!("expected a refusal");
     };
-    assert_eq!(error.code, codes::INTERNAL_SERVER_ERROR);
+    assert_eq!(error.code, ErrorCode::InternalServerError);
 }
 
 #[test]
@@ -176,10 +177,7 @@ fn refusals_pass_the_policys_code_and_description_through() {
     };
     assert_eq!(
         plan(&message, &facts, 0, created(), MAX_AGE),
-        Plan::Refuse(MessageError {
-            code: code.into(),
-            description,
-        })
+        Plan::Refuse(MessageError { code, description })
     );
 
     let (message, mut facts) = sendable();
@@ -187,7 +185,7 @@ fn refusals_pass_the_policys_code_and_description_through() {
     let Plan::Refuse(error) = plan(&message, &facts, 0, created(), MAX_AGE) else {
         panic!("expected a refusal");
     };
-    assert_eq!(error.code, codes::MISSING_VOICE_CREDENTIALS);
+    assert_eq!(error.code, ErrorCode::MissingVoiceCredentials);
 
     let department = department();
     let message = email_message(&department);
@@ -196,7 +194,7 @@ fn refusals_pass_the_policys_code_and_description_through() {
     let Plan::Refuse(error) = plan(&message, &facts, 0, created(), MAX_AGE) else {
         panic!("expected a refusal");
     };
-    assert_eq!(error.code, codes::BLACKLISTED_EMAIL_ADDRESS_OR_DOMAIN);
+    assert_eq!(error.code, ErrorCode::BlacklistedEmailAddressOrDomain);
 }
 
 #[test]
@@ -339,10 +337,10 @@ fn an_undelivered_receipt_without_a_code_takes_the_providers() {
     };
     let (status, error) = receipt_outcome(&message, undelivered(None));
     assert_eq!(status, MessageStatus::Undelivered);
-    assert_eq!(error.unwrap().code, codes::TWILIO_SENDING_FAILURE);
+    assert_eq!(error.unwrap().code, ErrorCode::TwilioSendingFailure);
     let (_, error) = receipt_outcome(
         &message,
-        undelivered(Some(codes::OPTED_OUT_COMMUNICATION_VALUE)),
+        undelivered(Some(ErrorCode::OptedOutCommunicationValue)),
     );
-    assert_eq!(error.unwrap().code, codes::OPTED_OUT_COMMUNICATION_VALUE);
+    assert_eq!(error.unwrap().code, ErrorCode::OptedOutCommunicationValue);
 }

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::providers::{
     Effect, Outgoing, Provider, Reconciled, SendOutcome, describe, transport_failure,
 };
@@ -160,21 +160,21 @@ fn classify(status: StatusCode, body: EmailResponse, m: &Outgoing) -> SendOutcom
             "Postmark refused Herald's server token: check [email.postmark] server_token"
         );
         return SendOutcome::Permanent {
-            code: codes::INTERNAL_SERVER_ERROR,
+            code: ErrorCode::InternalServerError,
             detail,
             effect: None,
         };
     }
     if error_code == INACTIVE_RECIPIENT || status == StatusCode::NOT_ACCEPTABLE {
         return SendOutcome::Permanent {
-            code: codes::INVALID_EMAIL_ADDRESS,
+            code: ErrorCode::InvalidEmailAddress,
             detail,
             effect: Some(Effect::StopEmailing),
         };
     }
     if error_code == INVALID_ADDRESS {
         return SendOutcome::Permanent {
-            code: codes::INVALID_EMAIL_ADDRESS,
+            code: ErrorCode::InvalidEmailAddress,
             detail,
             effect: None,
         };
@@ -183,7 +183,7 @@ fn classify(status: StatusCode, body: EmailResponse, m: &Outgoing) -> SendOutcom
     // verdict on the request itself: retrying it as it is would fail the same way.
     tracing::warn!(%status, error_code, "Postmark refused a message");
     SendOutcome::Permanent {
-        code: codes::INTERNAL_SERVER_ERROR,
+        code: ErrorCode::InternalServerError,
         detail,
         effect: None,
     }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::providers::Receipt;
 
 /// The fields of Postmark's webhook events Herald reads; the rest is ignored.
@@ -83,7 +83,7 @@ impl Event {
                 Report::Refused {
                     address: self.email.as_deref(),
                     receipt: Receipt::Undelivered {
-                        code: Some(codes::INVALID_EMAIL_ADDRESS),
+                        code: Some(ErrorCode::InvalidEmailAddress),
                         detail,
                     },
                 }
@@ -91,7 +91,7 @@ impl Event {
             "SpamComplaint" => Report::Refused {
                 address: self.email.as_deref(),
                 receipt: Receipt::Undelivered {
-                    code: Some(codes::COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE),
+                    code: Some(ErrorCode::CommunicationValueMarkedAsNotOkToCommunicate),
                     detail: "the recipient marked the message as spam".into(),
                 },
             },

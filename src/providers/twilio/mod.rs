@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::domain::codes;
+use crate::domain::codes::ErrorCode;
 use crate::providers::pace::Pace;
 use crate::providers::{Effect, Outgoing, Provider, Reconciled, SendOutcome, transport_failure};
 
@@ -173,7 +173,7 @@ fn classify(status: StatusCode, body: ErrorBody) -> SendOutcome {
     }
     if code == Some(OPTED_OUT_CODE) {
         return SendOutcome::Permanent {
-            code: codes::TWILIO_SENDING_FAILURE,
+            code: ErrorCode::TwilioSendingFailure,
             detail,
             effect: Some(Effect::OptOutNumber),
         };
@@ -189,7 +189,7 @@ fn classify(status: StatusCode, body: ErrorBody) -> SendOutcome {
     }
     // Any other 4xx is a refusal of this request as it is: sending it again changes nothing.
     SendOutcome::Permanent {
-        code: codes::TWILIO_SENDING_FAILURE,
+        code: ErrorCode::TwilioSendingFailure,
         detail,
         effect: None,
     }
@@ -211,7 +211,7 @@ mod tests {
         for code in PERMANENT_CODES {
             let outcome = classify(StatusCode::BAD_REQUEST, body(code));
             assert!(
-                matches!(outcome, SendOutcome::Permanent { code: c, effect: None, .. } if c == codes::TWILIO_SENDING_FAILURE),
+                matches!(outcome, SendOutcome::Permanent { code: c, effect: None, .. } if c == ErrorCode::TwilioSendingFailure),
                 "{code}: {outcome:?}"
             );
         }

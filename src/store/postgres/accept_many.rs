@@ -70,7 +70,7 @@ async fn insert_messages(conn: &mut PgConnection, batch: &[Accepted<'_>]) -> Sto
             .push_bind(Json(m.callback_metadata.clone()))
             .push_bind(m.request_uuid)
             .push_bind(m.status.as_str())
-            .push_bind(m.error.as_ref().map(|e| e.code.clone()))
+            .push_bind(m.error.as_ref().map(|e| e.code.as_str()))
             .push_bind(m.error.as_ref().map(|e| e.description.clone()))
             .push_bind(Json(m.warnings.clone()))
             .push_bind(m.provider_message_id.clone())

@@ -73,7 +73,7 @@ async fn insert_messages(conn: &mut SqliteConnection, batch: &[Accepted<'_>]) ->
                 .push_bind(metadata)
                 .push_bind(m.request_uuid.to_string())
                 .push_bind(m.status.as_str())
-                .push_bind(m.error.as_ref().map(|e| e.code.clone()))
+                .push_bind(m.error.as_ref().map(|e| e.code.as_str()))
                 .push_bind(m.error.as_ref().map(|e| e.description.clone()))
                 .push_bind(warnings)
                 .push_bind(m.provider_message_id.clone())

@@ -1,6 +1,7 @@
 //! Writes committed in groups: each lands as if alone, a failing one fails alone.
 
 use super::*;
+use herald::domain::codes::{ErrorCode, WarningCode};
 
 pub async fn a_failing_accept_fails_alone_among_concurrent_ones(store: &Arc<dyn Store>) {
     let dealer = dealer(store.as_ref()).await;
@@ -81,11 +82,11 @@ pub async fn concurrent_accepts_read_back_exactly_as_written(store: &Arc<dyn Sto
             .into_iter()
             .collect();
             m.error = (i % 5 == 0).then(|| MessageError {
-                code: "SOME_CODE".into(),
+                code: ErrorCode::InternalServerError,
                 description: "why, with \"quotes\"".into(),
             });
             m.warnings = vec![Warning {
-                code: "CUSTOMER_NOT_FOUND".into(),
+                code: WarningCode::InvalidEmail,
                 description: "a warning".into(),
             }];
             m.provider_message_id = (i % 2 == 0).then(|| format!("SM{i:032}"));
@@ -284,7 +285,7 @@ pub async fn concurrent_delivery_results_land_as_if_one_by_one(store: &Arc<dyn S
                 MessageUpdate {
                     status: Some(MessageStatus::Failed),
                     error: Some(MessageError {
-                        code: "RATE_LIMIT_REACHED".into(),
+                        code: ErrorCode::RateLimitReached,
                         description: format!("full {i}"),
                     }),
                     callbacks: vec![new_callback(1)],
@@ -352,7 +353,7 @@ pub async fn concurrent_delivery_results_land_as_if_one_by_one(store: &Arc<dyn S
             _ => {
                 assert_eq!(m.status, MessageStatus::Failed, "result {i}");
                 let error = m.error.unwrap();
-                assert_eq!(error.code, "RATE_LIMIT_REACHED");
+                assert_eq!(error.code, ErrorCode::RateLimitReached);
                 assert_eq!(error.description, format!("full {i}"));
                 assert!(attempts.is_empty());
                 assert_eq!(seqs, [1]);
