@@ -25,6 +25,7 @@ use crate::domain::report::MessageReport;
 use crate::domain::send_request;
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::observability;
+use crate::store::blacklist::is_blacklisted;
 use crate::store::{
     AcceptOutcome, ClaimedJob, IdempotencyClaim, Lease, NewJob, StoredResponse, ThreadOwner,
 };
@@ -415,11 +416,14 @@ async fn screen_copies(
             ));
             continue;
         }
-        let blacklisted = state
-            .deliverer
-            .is_blacklisted(department.dealer_uuid, &address)
-            .await
-            .map_err(ApiError::internal)?;
+        let blacklisted = is_blacklisted(
+            &*state.store,
+            &state.settings.blacklist,
+            department.dealer_uuid,
+            &address,
+        )
+        .await
+        .map_err(|e| ApiError::internal(anyhow::Error::from(e)))?;
         if blacklisted {
             warnings.push(warning(
                 WarningCode::BlacklistedEmailDomain,

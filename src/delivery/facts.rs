@@ -1,9 +1,6 @@
 //! The reads a delivery step makes before the rules (`plan.rs`) decide: the department,
 //! dealer, user and customer, the number's opt state, the blacklists.
 
-use anyhow::Context as _;
-use uuid::Uuid;
-
 use super::plan::Facts;
 use super::step::Deliverer;
 use crate::domain::codes::ErrorCode;
@@ -11,6 +8,8 @@ use crate::domain::message::{Message, MessageError, Protocol};
 use crate::domain::optout::OptState;
 use crate::domain::policy::DeliveryFacts;
 use crate::domain::{EmailAddress, PhoneNumber};
+use crate::store::blacklist::is_blacklisted;
+use anyhow::Context as _;
 
 impl Deliverer {
     /// Everything the rules and the provider need, read fresh at send time. The inner error:
@@ -54,7 +53,13 @@ impl Deliverer {
                     .as_ref()
                     .and_then(|c| c.email(&email))
                     .is_none_or(|e| e.ok_to_email);
-                let blacklisted = self.is_blacklisted(message.dealer_uuid, &email).await?;
+                let blacklisted = is_blacklisted(
+                    &*self.store,
+                    &self.settings.blacklist,
+                    message.dealer_uuid,
+                    &email,
+                )
+                .await?;
                 (
                     OptState::NotSet,
                     ok,
@@ -79,22 +84,5 @@ impl Deliverer {
             dealer,
             user,
         }))
-    }
-
-    /// The dealer's blacklist, then the operator's global one (config).
-    pub async fn is_blacklisted(&self, dealer: Uuid, email: &EmailAddress) -> anyhow::Result<bool> {
-        let global = &self.settings.blacklist;
-        if global
-            .emails
-            .iter()
-            .any(|e| e.eq_ignore_ascii_case(email.as_str()))
-            || global.domains.iter().any(|d| {
-                d.trim_start_matches('@')
-                    .eq_ignore_ascii_case(email.domain())
-            })
-        {
-            return Ok(true);
-        }
-        Ok(self.store.is_blacklisted(dealer, email).await?)
     }
 }

@@ -1,6 +1,7 @@
 //! Pure types and rules, no I/O. Every value here was parsed once at the edge; the rest of
 //! Herald cannot hold an invalid phone number, email address or grant.
 
+pub mod blacklist;
 pub mod codes;
 pub mod compose;
 pub mod credential;

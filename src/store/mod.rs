@@ -20,6 +20,7 @@ pub mod admin_reads;
 mod backend;
 pub mod backup;
 mod batcher;
+pub mod blacklist;
 mod cached;
 mod compliance;
 mod compliance_rows;
