@@ -1,7 +1,7 @@
 //! Herald: a self-hosted dealership Communications API.
 //!
-//! A connection enters at [`server`], its requests at [`api`]; they are judged by [`domain`]
-//! and kept by [`store`]. [`app`] wires them into one process; [`config`] says how it is set
+//! A connection enters at [`server`], its requests at [`api`], which hands them to the use
+//! cases of [`service`]; they are judged by [`domain`] and kept by [`store`]. [`app`] wires them into one process; [`config`] says how it is set
 //! up.
 
 pub mod api;
@@ -16,6 +16,7 @@ pub mod domain;
 pub mod observability;
 pub mod providers;
 pub mod server;
+pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
