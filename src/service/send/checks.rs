@@ -1,11 +1,11 @@
 //! SPEC 4.2's checks after the request is parsed, one function each, in the order they run.
-//! Each says when it applies; a refusal names the codes the client is told.
+//! Each says when it applies; a refusal names the codes the client is told. CC and BCC lists
+//! are screened by `copies.rs`.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::super::{Failure, Refusal, RefusalKind};
-use crate::config::BlacklistSettings;
 use crate::domain::codes::{ErrorCode, WarningCode};
 use crate::domain::compose::compose;
 use crate::domain::customer::Customer;
@@ -15,7 +15,6 @@ use crate::domain::message::{
 };
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::store::Store;
-use crate::store::blacklist::is_blacklisted;
 
 /// Step 3: the user and the customer the path names; both problems are reported together.
 pub async fn user_and_customer(
@@ -219,91 +218,7 @@ pub fn override_warnings(request: &SendRequest, override_granted: bool) -> Vec<W
     warnings
 }
 
-/// An email's CC and BCC addresses that can be used, each list screened (SPEC 5.3); a text
-/// has none.
-pub async fn screen_copies(
-    store: &dyn Store,
-    blacklist: &BlacklistSettings,
-    department: &Department,
-    request: &SendRequest,
-    recipient: &Recipient,
-    warnings: &mut Vec<Warning>,
-) -> Result<(Vec<String>, Vec<String>), Failure> {
-    if request.protocol != Protocol::Email {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    let screen = Screen {
-        store,
-        blacklist,
-        department,
-        recipient,
-    };
-    let cc = screen
-        .copies(&request.cc, "listOfEmailsToBeCCed", warnings)
-        .await?;
-    let bcc = screen
-        .copies(&request.bcc, "listOfEmailsToBeBCCed", warnings)
-        .await?;
-    Ok((cc, bcc))
-}
-
-/// What screening a CC or BCC list reads.
-struct Screen<'a> {
-    store: &'a dyn Store,
-    blacklist: &'a BlacklistSettings,
-    department: &'a Department,
-    recipient: &'a Recipient,
-}
-
-impl Screen<'_> {
-    /// The entries of one list that can be used; each one dropped leaves a warning: not an
-    /// address, not to be copied, blacklisted. The recipient and repeats are dropped silently.
-    async fn copies(
-        &self,
-        entries: &[String],
-        field: &str,
-        warnings: &mut Vec<Warning>,
-    ) -> Result<Vec<String>, Failure> {
-        let dealer = self.department.dealer_uuid;
-        let mut kept: Vec<String> = Vec::new();
-        for (i, entry) in entries.iter().enumerate() {
-            let at = format!("{field}[{i}]");
-            let Ok(address) = EmailAddress::parse(entry) else {
-                warnings.push(warning(
-                    WarningCode::InvalidEmail,
-                    format!("{at}: not a valid email address; skipped"),
-                ));
-                continue;
-            };
-            let flags = self.store.email_flags(dealer, &address).await?;
-            if flags.iter().any(|f| f.do_not_cc) {
-                warnings.push(warning(
-                    WarningCode::DoNotCcEnabled,
-                    format!("{at}: {address} must not be copied; skipped"),
-                ));
-                continue;
-            }
-            let blacklisted = is_blacklisted(self.store, self.blacklist, dealer, &address)
-                .await
-                .map_err(|e| Failure::Internal(e.into()))?;
-            if blacklisted {
-                warnings.push(warning(
-                    WarningCode::BlacklistedEmailDomain,
-                    format!("{at}: {address} is blacklisted; skipped"),
-                ));
-                continue;
-            }
-            if address.as_str() != self.recipient.as_str()
-                && !kept.iter().any(|k| k == address.as_str())
-            {
-                kept.push(address.to_string());
-            }
-        }
-        Ok(kept)
-    }
-}
-
-fn warning(code: WarningCode, description: impl Into<String>) -> Warning {
+pub(super) fn warning(code: WarningCode, description: impl Into<String>) -> Warning {
     Warning {
         code,
         description: description.into(),

@@ -1,11 +1,12 @@
 //! Sending a message (SPEC 4.2): the use case behind
 //! `POST /communications/department/{d}/user/{u}/customer/{c}/message`. The edge has checked
 //! the credential's grant and parsed the request; [`send`] runs the remaining checks in
-//! SPEC 4.2's order (`checks.rs`), makes the message and its job durable together before any
+//! SPEC 4.2's order (`checks.rs`, CC/BCC in `copies.rs`), makes the message and its job durable together before any
 //! answer (`accept.rs`), then wakes the workers (async) or delivers it inline (`inline.rs`).
 
 mod accept;
 mod checks;
+mod copies;
 mod inline;
 
 use std::sync::Arc;
@@ -95,7 +96,7 @@ pub async fn send(deps: &SendDeps<'_>, call: SendCall<'_>) -> Result<Sent, Failu
     )?;
     // Options that cannot apply, and the CC/BCC lists screened: warnings, not refusals.
     let mut warnings = checks::override_warnings(request, call.override_granted);
-    let (cc, bcc) = checks::screen_copies(
+    let (cc, bcc) = copies::screen_copies(
         store,
         &deps.settings.blacklist,
         department,
