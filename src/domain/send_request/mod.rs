@@ -1,0 +1,44 @@
+//! Parsing the send endpoint's body (SPEC 4.1, 4.2 step 2): every problem is found and
+//! reported at once, each with the seed's code, or `INVALID_REQUEST` and the JSON path.
+//!
+//! `parse.rs` walks the body's fields in order; `fields.rs` reads one field of a JSON object
+//! as the type it must have, noting a problem when it is not. This file holds what a problem
+//! is and the limits on a request.
+
+mod fields;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+use super::codes::ErrorCode;
+pub use parse::parse;
+
+/// One thing wrong with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: ErrorCode,
+    pub description: String,
+}
+
+impl Problem {
+    fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+        }
+    }
+}
+
+/// Longest `delay` accepted: 30 days.
+pub const MAX_DELAY_SECONDS: u64 = 30 * 86_400;
+const MAX_CALLBACK_URL: usize = 2048;
+const MAX_SUBJECT: usize = 998;
+const MAX_CC: usize = 50;
+
+/// An absolute `http` or `https` URL with a host.
+pub fn is_callback_url(url: &str) -> bool {
+    url.len() <= MAX_CALLBACK_URL
+        && reqwest::Url::parse(url).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+        })
+}

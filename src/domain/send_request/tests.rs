@@ -1,0 +1,125 @@
+use serde_json::{Value, json};
+
+use super::*;
+use crate::domain::message::{MAX_TEXT_CHARS, Protocol};
+
+fn problems(body: Value) -> Vec<(ErrorCode, String)> {
+    parse(body.to_string().as_bytes())
+        .unwrap_err()
+        .into_iter()
+        .map(|p| (p.code, p.description))
+        .collect()
+}
+
+fn codes_of(body: Value) -> Vec<ErrorCode> {
+    problems(body).into_iter().map(|(c, _)| c).collect()
+}
+
+#[test]
+fn the_seed_example_parses_with_its_defaults() {
+    let r = parse(
+        json!({
+            "messageAttributes": {"body": "Hi", "isManual": true, "protocol": "TEXT", "type": "OUTGOING"},
+            "messageSendingAttributes": {"communicationValueOfCustomer": "1234567890",
+                "callbackURL": "https://your-domain.com/webhook/message-status",
+                "callbackMetaData": {"appointmentId": "12345"}, "addSignature": true}
+        })
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(r.protocol, Protocol::Text);
+    assert!(r.options.add_tcpa_footer && r.options.add_signature && !r.options.send_synchronously);
+    assert_eq!(r.communication_value.as_deref(), Some("1234567890"));
+    assert_eq!(r.callback_metadata["appointmentId"], json!("12345"));
+}
+
+#[test]
+fn every_missing_attribute_is_reported_together() {
+    assert_eq!(
+        codes_of(json!({"messageAttributes": {}})),
+        vec![
+            ErrorCode::MissingMessageType,
+            ErrorCode::MissingMessageProtocol,
+            ErrorCode::MissingIsManual,
+            ErrorCode::MissingMessageBody
+        ]
+    );
+    assert_eq!(
+        codes_of(json!({})),
+        vec![ErrorCode::MissingMessageAttributes]
+    );
+}
+
+#[test]
+fn wrong_types_and_unknown_values_name_their_path() {
+    let found = problems(json!({
+        "messageAttributes": {"body": 5, "isManual": "yes", "protocol": "FAX", "type": "OUTGOING"},
+        "messageSendingAttributes": {"sendSynchronously": "no", "callbackURL": "ftp://x", "delay": -1}
+    }));
+    let text: Vec<String> = found.iter().map(|(c, d)| format!("{c} {d}")).collect();
+    for expected in [
+        "INVALID_REQUEST messageAttributes.protocol: unknown value \"FAX\"",
+        "INVALID_REQUEST messageAttributes.isManual",
+        "INVALID_REQUEST messageAttributes.body",
+        "INVALID_REQUEST messageSendingAttributes.sendSynchronously",
+        "INVALID_CALLBACK_URL messageSendingAttributes.callbackURL",
+        "INVALID_REQUEST messageSendingAttributes.delay",
+    ] {
+        assert!(
+            text.iter().any(|t| t.starts_with(expected)),
+            "{expected} not in {text:?}"
+        );
+    }
+}
+
+#[test]
+fn malformed_json_and_non_objects_are_invalid_requests() {
+    assert_eq!(
+        parse(b"{\"messageAttributes\":").unwrap_err()[0].code,
+        ErrorCode::InvalidRequest
+    );
+    assert_eq!(parse(b"[]").unwrap_err()[0].code, ErrorCode::InvalidRequest);
+    assert_eq!(parse(b"").unwrap_err()[0].code, ErrorCode::InvalidRequest);
+}
+
+#[test]
+fn a_long_text_is_refused_but_a_long_email_is_not() {
+    let long = "x".repeat(MAX_TEXT_CHARS + 1);
+    let text = json!({"messageAttributes": {"body": long, "isManual": true, "protocol": "TEXT", "type": "OUTGOING"}});
+    assert_eq!(codes_of(text), vec![ErrorCode::MessageTooLong]);
+    let email = json!({"messageAttributes": {"body": long, "isManual": true, "protocol": "EMAIL", "type": "OUTGOING"}});
+    assert!(parse(email.to_string().as_bytes()).is_ok());
+}
+
+#[test]
+fn unknown_fields_are_named() {
+    let found = problems(json!({
+        "messageAttributes": {"body": "x", "isManual": true, "protocol": "TEXT", "type": "OUTGOING", "bdy": 1},
+        "messageSendingAttributes": {"sendSynchronusly": true}
+    }));
+    assert_eq!(found.len(), 2);
+    assert!(found[0].1.starts_with("messageAttributes.bdy"));
+    assert!(
+        found[1]
+            .1
+            .starts_with("messageSendingAttributes.sendSynchronusly")
+    );
+}
+
+#[test]
+fn callback_urls_must_be_absolute_http() {
+    assert!(is_callback_url(
+        "https://your-domain.com/webhook/message-status"
+    ));
+    assert!(is_callback_url("http://127.0.0.1:9000/cb"));
+    for bad in [
+        "/relative",
+        "your-domain.com/x",
+        "ftp://x.com",
+        "https://",
+        "mailto:a@b.com",
+    ] {
+        assert!(!is_callback_url(bad), "{bad}");
+    }
+}
