@@ -4,12 +4,10 @@
 use super::plan::Facts;
 use super::step::Deliverer;
 use crate::domain::codes::ErrorCode;
-use crate::domain::message::{Message, MessageError, Protocol};
+use crate::domain::message::{Message, MessageError, Recipient};
 use crate::domain::optout::OptState;
 use crate::domain::policy::DeliveryFacts;
-use crate::domain::{EmailAddress, PhoneNumber};
 use crate::store::blacklist::is_blacklisted;
-use anyhow::Context as _;
 
 impl Deliverer {
     /// Everything the rules and the provider need, read fresh at send time. The inner error:
@@ -37,27 +35,25 @@ impl Deliverer {
             None => None,
         };
         let settings = &department.settings;
-        let (opt_state, contact_ok, blacklisted, sender_configured) = match message.protocol {
-            Protocol::Text => {
-                let phone = PhoneNumber::parse(&message.recipient).context("stored recipient")?;
-                let opt = self.store.opt_status(message.dealer_uuid, &phone).await?;
+        let (opt_state, contact_ok, blacklisted, sender_configured) = match &message.recipient {
+            Recipient::Phone(phone) => {
+                let opt = self.store.opt_status(message.dealer_uuid, phone).await?;
                 let ok = customer
                     .as_ref()
-                    .and_then(|c| c.phone(&phone))
+                    .and_then(|c| c.phone(phone))
                     .is_none_or(|p| p.ok_to_text);
                 (opt.state, ok, false, settings.text_sender_number.is_some())
             }
-            Protocol::Email => {
-                let email = EmailAddress::parse(&message.recipient).context("stored recipient")?;
+            Recipient::Email(email) => {
                 let ok = customer
                     .as_ref()
-                    .and_then(|c| c.email(&email))
+                    .and_then(|c| c.email(email))
                     .is_none_or(|e| e.ok_to_email);
                 let blacklisted = is_blacklisted(
                     &*self.store,
                     &self.settings.blacklist,
                     message.dealer_uuid,
-                    &email,
+                    email,
                 )
                 .await?;
                 (

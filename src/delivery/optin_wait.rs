@@ -6,7 +6,6 @@ use anyhow::Context as _;
 use super::own_messages;
 use super::record::callback;
 use super::step::Deliverer;
-use crate::domain::PhoneNumber;
 use crate::domain::codes::ErrorCode;
 use crate::domain::directory::Department;
 use crate::domain::message::{Message, MessageError, MessageStatus};
@@ -48,7 +47,10 @@ impl Deliverer {
             return Ok(());
         }
         if message.status != MessageStatus::WaitingForOptin {
-            let phone = PhoneNumber::parse(&message.recipient).context("stored recipient")?;
+            let phone = message
+                .recipient
+                .phone()
+                .context("a TEXT message's recipient is a number")?;
             // The history names the request that accepted the waiting send.
             let asked_by = own_messages::Asker {
                 source: OptSource::QueuedSend,
@@ -60,7 +62,7 @@ impl Deliverer {
                 &self.jobs_wake,
                 department,
                 message.customer_uuid,
-                &phone,
+                phone,
                 asked_by,
                 now,
             )

@@ -7,7 +7,6 @@ use super::record::callback;
 use super::step::Deliverer;
 use crate::domain::message::Message;
 use crate::domain::optout::{OptCause, OptEvent, OptSource};
-use crate::domain::{EmailAddress, PhoneNumber};
 use crate::providers::{Effect, Receipt};
 use crate::store::{EmailOptChange, OptChange};
 
@@ -39,9 +38,9 @@ impl Deliverer {
         let now = self.clock.now();
         match effect {
             Effect::OptOutNumber => {
-                if let Ok(phone) = PhoneNumber::parse(&message.recipient) {
+                if let Some(phone) = message.recipient.phone() {
                     let change = OptChange {
-                        phone: &phone,
+                        phone,
                         event: OptEvent::StopMessageReceived,
                         source: OptSource::Provider,
                         cause: &OptCause::message(message.uuid),
@@ -52,9 +51,9 @@ impl Deliverer {
                 }
             }
             Effect::StopEmailing => {
-                if let Ok(email) = EmailAddress::parse(&message.recipient) {
+                if let Some(email) = message.recipient.email() {
                     let change = EmailOptChange {
-                        email: &email,
+                        email,
                         ok_to_email: false,
                         event: OptEvent::ProviderReportedOptOut,
                         source: OptSource::Provider,

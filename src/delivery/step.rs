@@ -154,7 +154,7 @@ impl Deliverer {
             let reservation = SendReservation {
                 message: message.uuid,
                 department: message.department_uuid,
-                recipient: &message.recipient,
+                recipient: message.recipient.as_str(),
                 manual: message.is_manual,
                 windows: &windows,
                 now,

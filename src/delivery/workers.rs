@@ -112,7 +112,7 @@ async fn lanes(store: &Arc<dyn Store>, claimed: Vec<ClaimedJob>) -> Vec<Lane> {
     let mut by_recipient: HashMap<String, usize> = HashMap::new();
     for job in claimed {
         let message = messages.remove(&job.message_uuid);
-        let key = message.as_ref().map(|m| m.recipient.clone());
+        let key = message.as_ref().map(|m| m.recipient.to_string());
         match key.as_ref().and_then(|k| by_recipient.get(k)) {
             Some(&lane) => lanes[lane].push((job, message)),
             None => {

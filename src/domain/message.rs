@@ -204,11 +204,42 @@ pub enum Recipient {
 }
 
 impl Recipient {
+    /// The recipient of a `protocol` message written as `text` (a stored one, say): a number
+    /// for TEXT, an address for EMAIL; `None` when `text` is not one.
+    pub fn parse(protocol: Protocol, text: &str) -> Option<Recipient> {
+        match protocol {
+            Protocol::Text => PhoneNumber::parse(text).ok().map(Recipient::Phone),
+            Protocol::Email => EmailAddress::parse(text).ok().map(Recipient::Email),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         match self {
             Recipient::Phone(p) => p.as_str(),
             Recipient::Email(e) => e.as_str(),
         }
+    }
+
+    /// The number, for a TEXT's recipient.
+    pub fn phone(&self) -> Option<&PhoneNumber> {
+        match self {
+            Recipient::Phone(p) => Some(p),
+            Recipient::Email(_) => None,
+        }
+    }
+
+    /// The address, for an EMAIL's recipient.
+    pub fn email(&self) -> Option<&EmailAddress> {
+        match self {
+            Recipient::Email(e) => Some(e),
+            Recipient::Phone(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Recipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -247,10 +278,10 @@ pub struct Message {
     /// The body as requested, before composition.
     pub body: String,
     pub subject: Option<String>,
-    /// E.164 number or email address.
-    pub recipient: String,
-    pub cc: Vec<String>,
-    pub bcc: Vec<String>,
+    /// The number (TEXT) or address (EMAIL): for an incoming message, the customer's own.
+    pub recipient: Recipient,
+    pub cc: Vec<EmailAddress>,
+    pub bcc: Vec<EmailAddress>,
     pub options: SendOptions,
     /// `overrideOptoutRules` asked for by a credential allowed to.
     pub override_optout: bool,

@@ -5,13 +5,13 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::PhoneNumber;
 use super::customer::Customer;
 use super::directory::{Department, User};
 use super::message::{
     Direction, Message, MessageStatus, Protocol, Purpose, Recipient, SendOptions, SendRequest,
     Warning,
 };
+use super::{EmailAddress, PhoneNumber};
 
 /// A send request that passed SPEC 4.2's checks, with what the checks decided.
 pub struct Checked<'a> {
@@ -23,8 +23,8 @@ pub struct Checked<'a> {
     pub request: &'a SendRequest,
     pub recipient: Recipient,
     /// The CC and BCC addresses kept after screening.
-    pub cc: Vec<String>,
-    pub bcc: Vec<String>,
+    pub cc: Vec<EmailAddress>,
+    pub bcc: Vec<EmailAddress>,
     pub warnings: Vec<Warning>,
     /// Whether the credential holds `message.override_optout`.
     pub override_granted: bool,
@@ -46,7 +46,6 @@ impl Message {
         } else {
             MessageStatus::Accepted
         };
-        let recipient = c.recipient.as_str().to_string();
         Message {
             uuid: Uuid::now_v7(),
             dealer_uuid: c.department.dealer_uuid,
@@ -72,8 +71,8 @@ impl Message {
             warnings: c.warnings,
             provider_message_id: None,
             composed_body: incoming.then(|| request.body.clone()),
-            sender: incoming.then(|| recipient.clone()),
-            recipient,
+            sender: incoming.then(|| c.recipient.to_string()),
+            recipient: c.recipient,
             created_at: now,
             updated_at: now,
         }
@@ -101,7 +100,7 @@ impl Message {
             is_manual: false,
             body,
             subject: None,
-            recipient: number.to_string(),
+            recipient: Recipient::Phone(number.clone()),
             cc: Vec::new(),
             bcc: Vec::new(),
             options: SendOptions::default(),

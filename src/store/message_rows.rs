@@ -9,7 +9,9 @@ use super::{
     AttemptRecord, CallbackRecord, JobNext, NewJob, OutboxEntry, StoreResult, ThreadOwner,
 };
 use crate::domain::codes::ErrorCode;
-use crate::domain::message::{Direction, Message, MessageError, MessageStatus, Protocol, Purpose};
+use crate::domain::message::{
+    Direction, Message, MessageError, MessageStatus, Protocol, Purpose, Recipient,
+};
 
 pub(crate) const MESSAGE_COLUMNS: &str = "uuid, dealer_uuid, department_uuid, customer_uuid, user_uuid, credential, direction, protocol, purpose, is_manual, body, subject, recipient, cc, bcc, options, override_optout, callback_url, callback_metadata, request_uuid, status, error_code, error_description, warnings, provider_message_id, composed_body, sender, created_at, updated_at";
 
@@ -25,6 +27,8 @@ pub(crate) fn message_from_row(r: &impl Row) -> StoreResult<Message> {
     let status: String = r.field("status")?;
     let error_code: Option<String> = r.field("error_code")?;
     let error_description: Option<String> = r.field("error_description")?;
+    let protocol = Protocol::parse(&protocol).ok_or_else(|| corrupt("protocol", &protocol))?;
+    let recipient: String = r.field("recipient")?;
     Ok(Message {
         uuid: r.uuid("uuid")?,
         dealer_uuid: r.uuid("dealer_uuid")?,
@@ -33,12 +37,13 @@ pub(crate) fn message_from_row(r: &impl Row) -> StoreResult<Message> {
         user_uuid: r.opt_uuid("user_uuid")?,
         credential: r.field("credential")?,
         direction: Direction::parse(&direction).ok_or_else(|| corrupt("direction", &direction))?,
-        protocol: Protocol::parse(&protocol).ok_or_else(|| corrupt("protocol", &protocol))?,
+        protocol,
         purpose: Purpose::parse(&purpose).ok_or_else(|| corrupt("purpose", &purpose))?,
         is_manual: r.field("is_manual")?,
         body: r.field("body")?,
         subject: r.field("subject")?,
-        recipient: r.field("recipient")?,
+        recipient: Recipient::parse(protocol, &recipient)
+            .ok_or_else(|| corrupt("recipient", &recipient))?,
         cc: r.json("cc")?,
         bcc: r.json("bcc")?,
         options: r.json("options")?,
@@ -81,7 +86,7 @@ pub(crate) async fn insert_message<B: Backend>(tx: &mut B::Conn, m: &Message) ->
         .bind(m.is_manual)
         .bind(&m.body)
         .bind(&m.subject)
-        .bind(&m.recipient)
+        .bind(m.recipient.as_str())
         .json(&m.cc)?
         .json(&m.bcc)?
         .json(&m.options)?

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use herald::domain::PhoneNumber;
 use herald::domain::directory::{Dealer, Department, DepartmentSettings, User};
-use herald::domain::message::{Direction, Message, MessageStatus, Protocol, Purpose};
+use herald::domain::message::{Direction, Message, MessageStatus, Protocol, Purpose, Recipient};
 use herald::store::postgres::PgStore;
 use herald::store::{Lifecycle, MessageStore, NewCallback, NewJob, Store, Wakeups};
 use time::OffsetDateTime;
@@ -112,7 +113,7 @@ async fn message(store: &dyn Store) -> Message {
         is_manual: true,
         body: "Hello".into(),
         subject: None,
-        recipient: "+14155550199".into(),
+        recipient: Recipient::Phone(PhoneNumber::parse("+14155550199").unwrap()),
         cc: vec![],
         bcc: vec![],
         options: Default::default(),

@@ -113,7 +113,7 @@ async fn find_message(state: &AppState, event: &Event) -> Result<Option<Message>
 /// Whether the event concerns the message's own recipient (not one of its CC/BCC); an event
 /// naming no address is taken to.
 fn is_recipient(message: &Message, address: Option<&str>) -> bool {
-    address.is_none_or(|a| a.trim().eq_ignore_ascii_case(&message.recipient))
+    address.is_none_or(|a| a.trim().eq_ignore_ascii_case(message.recipient.as_str()))
 }
 
 async fn receipt(state: &AppState, message: &Message, receipt: Receipt) -> Result<(), ApiError> {
@@ -143,7 +143,7 @@ async fn stop_emailing(
     message: &Message,
     address: Option<&str>,
 ) -> Result<(), ApiError> {
-    let address = address.unwrap_or(&message.recipient);
+    let address = address.unwrap_or(message.recipient.as_str());
     let Ok(email) = EmailAddress::parse(address) else {
         tracing::warn!("Postmark named an address Herald cannot read; nothing marked");
         return Ok(());

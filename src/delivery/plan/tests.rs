@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::*;
 use crate::domain::codes::ErrorCode;
 use crate::domain::directory::DepartmentSettings;
+use crate::domain::message::Recipient;
 use crate::domain::optout::OptState;
 use crate::domain::{EmailAddress, PhoneNumber};
 
@@ -46,7 +47,7 @@ fn text_message(department: &Department) -> Message {
 fn email_message(department: &Department) -> Message {
     let mut message = text_message(department);
     message.protocol = Protocol::Email;
-    message.recipient = "john@example.com".into();
+    message.recipient = Recipient::Email(EmailAddress::parse("john@example.com").unwrap());
     message
 }
 
@@ -257,7 +258,7 @@ fn the_vcard_link_goes_only_with_a_text_that_asks_for_it() {
         )]
     );
     message.protocol = Protocol::Email;
-    message.recipient = "john@example.com".into();
+    message.recipient = Recipient::Email(EmailAddress::parse("john@example.com").unwrap());
     assert!(
         compose_outgoing(&message, &facts, base)
             .media_urls

@@ -20,7 +20,7 @@ pub async fn screen_copies(
     request: &SendRequest,
     recipient: &Recipient,
     warnings: &mut Vec<Warning>,
-) -> Result<(Vec<String>, Vec<String>), Failure> {
+) -> Result<(Vec<EmailAddress>, Vec<EmailAddress>), Failure> {
     if request.protocol != Protocol::Email {
         return Ok((Vec::new(), Vec::new()));
     }
@@ -55,9 +55,9 @@ impl Screen<'_> {
         entries: &[String],
         field: &str,
         warnings: &mut Vec<Warning>,
-    ) -> Result<Vec<String>, Failure> {
+    ) -> Result<Vec<EmailAddress>, Failure> {
         let dealer = self.department.dealer_uuid;
-        let mut kept: Vec<String> = Vec::new();
+        let mut kept: Vec<EmailAddress> = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             let at = format!("{field}[{i}]");
             let Ok(address) = EmailAddress::parse(entry) else {
@@ -85,10 +85,8 @@ impl Screen<'_> {
                 ));
                 continue;
             }
-            if address.as_str() != self.recipient.as_str()
-                && !kept.iter().any(|k| k == address.as_str())
-            {
-                kept.push(address.to_string());
+            if address.as_str() != self.recipient.as_str() && !kept.contains(&address) {
+                kept.push(address);
             }
         }
         Ok(kept)

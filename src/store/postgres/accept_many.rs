@@ -61,7 +61,7 @@ async fn insert_messages(conn: &mut PgConnection, batch: &[Accepted<'_>]) -> Sto
             .push_bind(m.is_manual)
             .push_bind(m.body.clone())
             .push_bind(m.subject.clone())
-            .push_bind(m.recipient.clone())
+            .push_bind(m.recipient.to_string())
             .push_bind(Json(m.cc.clone()))
             .push_bind(Json(m.bcc.clone()))
             .push_bind(Json(m.options.clone()))

@@ -64,7 +64,7 @@ async fn insert_messages(conn: &mut SqliteConnection, batch: &[Accepted<'_>]) ->
                 .push_bind(m.is_manual)
                 .push_bind(m.body.clone())
                 .push_bind(m.subject.clone())
-                .push_bind(m.recipient.clone())
+                .push_bind(m.recipient.to_string())
                 .push_bind(cc)
                 .push_bind(bcc)
                 .push_bind(options)

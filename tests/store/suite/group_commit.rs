@@ -2,6 +2,7 @@
 
 use super::*;
 use herald::domain::codes::{ErrorCode, WarningCode};
+use herald::domain::message::Recipient;
 
 pub async fn a_failing_accept_fails_alone_among_concurrent_ones(store: &Arc<dyn Store>) {
     let dealer = dealer(store.as_ref()).await;
@@ -65,9 +66,9 @@ pub async fn concurrent_accepts_read_back_exactly_as_written(store: &Arc<dyn Sto
             m.body =
                 format!("Héllo #{i} 🚗 \"quoted\" 'single' \\ back\nnew line\ttab {{}} [] ->> $1");
             m.subject = Some(format!("Subject {i} — ✓"));
-            m.recipient = format!("john+{i}@example.com");
-            m.cc = vec!["a@example.com".into(), "b@example.com".into()];
-            m.bcc = vec!["c@example.com".into()];
+            m.recipient = Recipient::Email(email(&format!("john+{i}@example.com")));
+            m.cc = vec![email("a@example.com"), email("b@example.com")];
+            m.bcc = vec![email("c@example.com")];
             m.options.send_v_card = true;
             m.options.delay_seconds = 30;
             m.callback_url =

@@ -159,7 +159,7 @@ pub(crate) fn message(
         is_manual: true,
         body: "Hello".into(),
         subject: None,
-        recipient: "+14155550199".into(),
+        recipient: Recipient::Phone(PhoneNumber::parse("+14155550199").unwrap()),
         cc: vec![],
         bcc: vec![],
         options: SendOptions::default(),
