@@ -3,6 +3,7 @@
 
 mod admin;
 mod cache;
+mod corrupt_rows;
 mod legacy_senders;
 #[path = "../support/postgres.rs"]
 mod postgres_support;
