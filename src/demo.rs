@@ -52,7 +52,7 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<DemoCredential> {
         name: "Demo Motors".into(),
     };
     if store.dealer(DEALER).await?.is_none() {
-        store.insert_dealer(&dealer).await?;
+        store.insert_dealer(&dealer, now).await?;
     }
     if store.department(DEPARTMENT).await?.is_none() {
         let default_user = User {
@@ -73,22 +73,27 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<DemoCredential> {
             settings,
             default_user_uuid: DEFAULT_USER,
         };
-        store.insert_department(&department, &default_user).await?;
+        store
+            .insert_department(&department, &default_user, now)
+            .await?;
     }
     if store.user(USER).await?.is_none() {
         store
-            .insert_user(&User {
-                uuid: USER,
-                department_uuid: DEPARTMENT,
-                first_name: "Sarah".into(),
-                last_name: "Johnson".into(),
-                email: Some(EmailAddress::parse(
-                    "sarah.johnson@demo-motors.example.com",
-                )?),
-                can_text: true,
-                can_email: true,
-                is_default: false,
-            })
+            .insert_user(
+                &User {
+                    uuid: USER,
+                    department_uuid: DEPARTMENT,
+                    first_name: "Sarah".into(),
+                    last_name: "Johnson".into(),
+                    email: Some(EmailAddress::parse(
+                        "sarah.johnson@demo-motors.example.com",
+                    )?),
+                    can_text: true,
+                    can_email: true,
+                    is_default: false,
+                },
+                now,
+            )
             .await?;
     }
     if store.customer(DEALER, CUSTOMER).await?.is_none() {

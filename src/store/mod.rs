@@ -198,18 +198,22 @@ impl Change {
 
 #[async_trait]
 pub trait DirectoryStore: Send + Sync + 'static {
-    async fn insert_dealer(&self, dealer: &Dealer) -> StoreResult<()>;
+    /// Inserts a dealer, stamped as created at `now`.
+    async fn insert_dealer(&self, dealer: &Dealer, now: OffsetDateTime) -> StoreResult<()>;
     async fn dealer(&self, uuid: Uuid) -> StoreResult<Option<Dealer>>;
-    /// Inserts a department together with its default associate, in one transaction.
+    /// Inserts a department together with its default associate, in one transaction, both
+    /// stamped as created at `now`.
     async fn insert_department(
         &self,
         department: &Department,
         default_user: &User,
+        now: OffsetDateTime,
     ) -> StoreResult<()>;
     async fn department(&self, uuid: Uuid) -> StoreResult<Option<Department>>;
     /// Replaces a department's name and settings.
     async fn update_department(&self, department: &Department) -> StoreResult<()>;
-    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    /// Inserts a user, stamped as created at `now`.
+    async fn insert_user(&self, user: &User, now: OffsetDateTime) -> StoreResult<()>;
     async fn user(&self, uuid: Uuid) -> StoreResult<Option<User>>;
 }
 

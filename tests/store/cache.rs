@@ -25,7 +25,10 @@ async fn directory(store: &dyn Store) -> (Dealer, Department, Customer) {
         uuid: Uuid::new_v4(),
         name: "Acme Motors".into(),
     };
-    store.insert_dealer(&dealer).await.unwrap();
+    store
+        .insert_dealer(&dealer, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     let uuid = Uuid::new_v4();
     let default_user = User::default_for(&dealer, uuid, "Service");
     let department = Department {
@@ -36,7 +39,7 @@ async fn directory(store: &dyn Store) -> (Dealer, Department, Customer) {
         default_user_uuid: default_user.uuid,
     };
     store
-        .insert_department(&department, &default_user)
+        .insert_department(&department, &default_user, OffsetDateTime::now_utc())
         .await
         .unwrap();
     let customer = Customer {

@@ -133,7 +133,9 @@ async fn new_department(
         },
         default_user_uuid: user.uuid,
     };
-    store.insert_department(&department, &user).await?;
+    store
+        .insert_department(&department, &user, OffsetDateTime::now_utc())
+        .await?;
     Ok(department)
 }
 

@@ -85,7 +85,10 @@ async fn message(store: &dyn Store) -> Message {
         uuid: Uuid::new_v4(),
         name: "Acme Motors".into(),
     };
-    store.insert_dealer(&dealer).await.unwrap();
+    store
+        .insert_dealer(&dealer, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     let uuid = Uuid::new_v4();
     let default_user = User::default_for(&dealer, uuid, "Service");
     let department = Department {
@@ -96,7 +99,7 @@ async fn message(store: &dyn Store) -> Message {
         default_user_uuid: default_user.uuid,
     };
     store
-        .insert_department(&department, &default_user)
+        .insert_department(&department, &default_user, OffsetDateTime::now_utc())
         .await
         .unwrap();
     let now = OffsetDateTime::now_utc();

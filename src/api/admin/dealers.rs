@@ -26,6 +26,9 @@ pub(super) async fn create_dealer(
         uuid: Uuid::new_v4(),
         name: required_name(body.name, "name")?,
     };
-    state.store.insert_dealer(&dealer).await?;
+    state
+        .store
+        .insert_dealer(&dealer, state.clock.now())
+        .await?;
     Ok(Reply::ok(Created { uuid: dealer.uuid }))
 }

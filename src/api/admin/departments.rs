@@ -46,7 +46,7 @@ pub(super) async fn create_department(
     };
     state
         .store
-        .insert_department(&department, &default_user)
+        .insert_department(&department, &default_user, state.clock.now())
         .await?;
     Ok(Reply::ok(CreatedDepartment {
         uuid: department.uuid,

@@ -51,6 +51,6 @@ pub(super) async fn create_user(
         can_email: body.can_email.unwrap_or(true),
         is_default: false,
     };
-    state.store.insert_user(&user).await?;
+    state.store.insert_user(&user, state.clock.now()).await?;
     Ok(Reply::ok(Created { uuid: user.uuid }))
 }

@@ -141,8 +141,8 @@ impl Lifecycle for CachedStore {
 
 #[async_trait]
 impl DirectoryStore for CachedStore {
-    async fn insert_dealer(&self, dealer: &Dealer) -> StoreResult<()> {
-        self.inner.insert_dealer(dealer).await
+    async fn insert_dealer(&self, dealer: &Dealer, now: OffsetDateTime) -> StoreResult<()> {
+        self.inner.insert_dealer(dealer, now).await
     }
 
     async fn dealer(&self, uuid: Uuid) -> StoreResult<Option<Dealer>> {
@@ -163,8 +163,11 @@ impl DirectoryStore for CachedStore {
         &self,
         department: &Department,
         default_user: &User,
+        now: OffsetDateTime,
     ) -> StoreResult<()> {
-        self.inner.insert_department(department, default_user).await
+        self.inner
+            .insert_department(department, default_user, now)
+            .await
     }
 
     async fn department(&self, uuid: Uuid) -> StoreResult<Option<Department>> {
@@ -186,8 +189,8 @@ impl DirectoryStore for CachedStore {
         result
     }
 
-    async fn insert_user(&self, user: &User) -> StoreResult<()> {
-        self.inner.insert_user(user).await
+    async fn insert_user(&self, user: &User, now: OffsetDateTime) -> StoreResult<()> {
+        self.inner.insert_user(user, now).await
     }
 
     async fn user(&self, uuid: Uuid) -> StoreResult<Option<User>> {

@@ -13,11 +13,11 @@ use crate::store::{DirectoryStore, StoreError, StoreResult};
 
 #[async_trait]
 impl DirectoryStore for PgStore {
-    async fn insert_dealer(&self, dealer: &Dealer) -> StoreResult<()> {
+    async fn insert_dealer(&self, dealer: &Dealer, now: OffsetDateTime) -> StoreResult<()> {
         sqlx::query("INSERT INTO dealers (uuid, name, created_at) VALUES ($1, $2, $3)")
             .bind(dealer.uuid)
             .bind(&dealer.name)
-            .bind(at(OffsetDateTime::now_utc()))
+            .bind(at(now))
             .execute(&self.pool)
             .await
             .map_err(conflict_as("dealer"))?;
@@ -42,6 +42,7 @@ impl DirectoryStore for PgStore {
         &self,
         department: &Department,
         default_user: &User,
+        now: OffsetDateTime,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         if let Some(number) = sender_number(department) {
@@ -57,12 +58,12 @@ impl DirectoryStore for PgStore {
         .bind(&department.name)
         .bind(Json(&department.settings))
         .bind(default_user.uuid)
-        .bind(at(OffsetDateTime::now_utc()))
+        .bind(at(now))
         .bind(sender_number(department))
         .execute(&mut *tx)
         .await
         .map_err(conflict_as("department"))?;
-        insert_user(&mut tx, default_user).await?;
+        insert_user(&mut tx, default_user, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -114,9 +115,9 @@ impl DirectoryStore for PgStore {
         Ok(())
     }
 
-    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+    async fn insert_user(&self, user: &User, now: OffsetDateTime) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await?;
-        insert_user(&mut conn, user).await
+        insert_user(&mut conn, user, now).await
     }
 
     async fn user(&self, uuid: Uuid) -> StoreResult<Option<User>> {
@@ -199,7 +200,7 @@ async fn release_sender(conn: &mut PgConnection, number: &str) -> StoreResult<()
     Ok(())
 }
 
-async fn insert_user(conn: &mut PgConnection, user: &User) -> StoreResult<()> {
+async fn insert_user(conn: &mut PgConnection, user: &User, now: OffsetDateTime) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO users (uuid, department_uuid, first_name, last_name, email, can_text, can_email, is_default, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -212,7 +213,7 @@ async fn insert_user(conn: &mut PgConnection, user: &User) -> StoreResult<()> {
     .bind(user.can_text)
     .bind(user.can_email)
     .bind(user.is_default)
-    .bind(at(OffsetDateTime::now_utc()))
+    .bind(at(now))
     .execute(conn)
     .await
     .map_err(conflict_as("user"))?;

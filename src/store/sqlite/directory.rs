@@ -10,12 +10,12 @@ use crate::store::{DirectoryStore, StoreError, StoreResult};
 
 #[async_trait]
 impl DirectoryStore for SqliteStore {
-    async fn insert_dealer(&self, dealer: &Dealer) -> StoreResult<()> {
+    async fn insert_dealer(&self, dealer: &Dealer, now: OffsetDateTime) -> StoreResult<()> {
         let mut tx = self.write_statement().await?;
         sqlx::query("INSERT INTO dealers (uuid, name, created_at) VALUES ($1, $2, $3)")
             .bind(dealer.uuid.to_string())
             .bind(&dealer.name)
-            .bind(ms(OffsetDateTime::now_utc()))
+            .bind(ms(now))
             .execute(&mut *tx)
             .await
             .map_err(conflict_as("dealer"))?;
@@ -38,6 +38,7 @@ impl DirectoryStore for SqliteStore {
         &self,
         department: &Department,
         default_user: &User,
+        now: OffsetDateTime,
     ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         if let Some(number) = sender_number(department) {
@@ -52,12 +53,12 @@ impl DirectoryStore for SqliteStore {
         .bind(&department.name)
         .bind(settings_json(&department.settings)?)
         .bind(default_user.uuid.to_string())
-        .bind(ms(OffsetDateTime::now_utc()))
+        .bind(ms(now))
         .bind(sender_number(department))
         .execute(&mut *tx)
         .await
         .map_err(conflict_as("department"))?;
-        insert_user(&mut tx, default_user).await?;
+        insert_user(&mut tx, default_user, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -104,9 +105,9 @@ impl DirectoryStore for SqliteStore {
         Ok(())
     }
 
-    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+    async fn insert_user(&self, user: &User, now: OffsetDateTime) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        insert_user(&mut tx, user).await?;
+        insert_user(&mut tx, user, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -176,7 +177,11 @@ async fn release_sender(conn: &mut sqlx::SqliteConnection, number: &str) -> Stor
     Ok(())
 }
 
-async fn insert_user(tx: &mut sqlx::SqliteConnection, user: &User) -> StoreResult<()> {
+async fn insert_user(
+    tx: &mut sqlx::SqliteConnection,
+    user: &User,
+    now: OffsetDateTime,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO users (uuid, department_uuid, first_name, last_name, email, can_text, can_email, is_default, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -189,7 +194,7 @@ async fn insert_user(tx: &mut sqlx::SqliteConnection, user: &User) -> StoreResul
     .bind(user.can_text)
     .bind(user.can_email)
     .bind(user.is_default)
-    .bind(ms(OffsetDateTime::now_utc()))
+    .bind(ms(now))
     .execute(tx)
     .await
     .map_err(conflict_as("user"))?;

@@ -193,7 +193,7 @@ pub async fn a_failing_write_fails_alone_among_concurrent_ones(store: &Arc<dyn S
         .cloned()
         .map(|d| {
             let store = store.clone();
-            tokio::spawn(async move { store.insert_dealer(&d).await.is_ok() })
+            tokio::spawn(async move { store.insert_dealer(&d, now()).await.is_ok() })
         })
         .collect();
     let mut results = Vec::new();

@@ -76,7 +76,7 @@ pub(crate) async fn dealer(store: &dyn Store) -> Dealer {
         uuid: Uuid::new_v4(),
         name: "Acme Motors".into(),
     };
-    store.insert_dealer(&dealer).await.unwrap();
+    store.insert_dealer(&dealer, now()).await.unwrap();
     dealer
 }
 
@@ -91,7 +91,7 @@ pub(crate) async fn department(store: &dyn Store, dealer: &Dealer) -> Department
         default_user_uuid: default_user.uuid,
     };
     store
-        .insert_department(&department, &default_user)
+        .insert_department(&department, &default_user, now())
         .await
         .unwrap();
     department
@@ -136,7 +136,7 @@ pub(crate) async fn dealer_named(store: &dyn Store, name: &str) -> Dealer {
         uuid: Uuid::new_v4(),
         name: name.into(),
     };
-    store.insert_dealer(&dealer).await.unwrap();
+    store.insert_dealer(&dealer, now()).await.unwrap();
     dealer
 }
 
@@ -257,7 +257,9 @@ pub(crate) async fn department_texting_from(
         },
         default_user_uuid: default_user.uuid,
     };
-    store.insert_department(&department, &default_user).await?;
+    store
+        .insert_department(&department, &default_user, now())
+        .await?;
     Ok(department)
 }
 
