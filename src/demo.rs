@@ -46,6 +46,7 @@ pub struct DemoCredential {
 /// Creates whatever of the demo directory is missing and issues the demo credential a new
 /// secret.
 pub async fn seed(store: &dyn Store) -> anyhow::Result<DemoCredential> {
+    // `herald demo` seeds before any server (and its clock) exists: the system time.
     let now = OffsetDateTime::now_utc();
     let dealer = Dealer {
         uuid: DEALER,

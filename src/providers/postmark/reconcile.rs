@@ -50,6 +50,7 @@ pub(super) async fn reconcile(
     since: OffsetDateTime,
 ) -> Reconciled {
     let first = search(http, config, m).await;
+    // `since` is the system time of the hand-over and the lag is Postmark's: the system time.
     let recent = OffsetDateTime::now_utc() - since < LAG_WINDOW;
     let answer = match first {
         Ok(None) if recent => {

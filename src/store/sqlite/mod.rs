@@ -157,6 +157,7 @@ impl Lifecycle for SqliteStore {
             "INSERT INTO herald_health (id, probed_at) VALUES (1, ?) \
              ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
         )
+        // A health probe, not a delivery rule's time: the system time.
         .bind(ms(OffsetDateTime::now_utc()))
         .execute(&mut *tx)
         .await?;
