@@ -11,7 +11,7 @@ use super::auth::Admin;
 use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{ApiJson, ApiQuery};
 use super::state::AppState;
-use crate::delivery::inbound::{self, InboundText};
+use crate::service::inbound::{self, InboundText};
 use crate::domain::PhoneNumber;
 use crate::domain::codes::ErrorCode;
 use crate::domain::keywords::Keyword;

@@ -7,7 +7,6 @@
 mod doubt;
 mod facts;
 mod handover;
-pub mod inbound;
 mod optin_wait;
 mod outcome;
 pub mod own_messages;

@@ -2,6 +2,7 @@
 //! and answers) and the store. Nothing here knows HTTP; a use case answers with its outcome or
 //! a [`Failure`], and the edge chooses the status.
 
+pub mod inbound;
 pub mod send;
 
 use crate::domain::codes::ErrorCode;

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use herald::delivery::inbound::{self, InboundText};
+use herald::service::inbound::{self, InboundText};
 use herald::domain::PhoneNumber;
 use herald::domain::directory::{Dealer, Department, DepartmentSettings, User};
 use herald::domain::optout::OptState;

@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use crate::api::error::ApiError;
 use crate::api::extract::ApiBody;
 use crate::api::state::AppState;
-use crate::delivery::inbound::{self, InboundText};
+use crate::service::inbound::{self, InboundText};
 use crate::domain::codes::ErrorCode;
 use crate::domain::message::Protocol;
 use crate::providers::twilio::signature as twilio_signature;
