@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::context;
 use crate::domain::codes::{ErrorCode, WarningCode};
+use crate::service::{Failure, Refusal, RefusalKind};
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -228,6 +229,35 @@ struct ErrorBody<'a> {
     request_uuid: String,
     errors: &'a [ErrorItem],
     warnings: &'a [WarningItem],
+}
+
+/// A use case's failure as the client is told it: a refusal's kind is its status, each of its
+/// errors an item.
+impl From<Failure> for ApiError {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Refused(refusal) => refusal.into(),
+            Failure::Store(err) => err.into(),
+            Failure::Internal(err) => Self::internal(err),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(Refusal { kind, errors }: Refusal) -> Self {
+        let status = match kind {
+            RefusalKind::BadRequest => StatusCode::BAD_REQUEST,
+            RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+            RefusalKind::Conflict => StatusCode::CONFLICT,
+            RefusalKind::NotFound => StatusCode::NOT_FOUND,
+            RefusalKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        let items = errors
+            .into_iter()
+            .map(|(code, description)| ErrorItem::new(code, description))
+            .collect();
+        Self::from_items(status, items)
+    }
 }
 
 impl IntoResponse for ApiError {

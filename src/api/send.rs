@@ -16,7 +16,6 @@ use crate::domain::credential::Scope;
 use crate::domain::report::MessageReport;
 use crate::domain::send_request;
 use crate::service::send::{InlineAnswer, SendCall, SendDeps, Sent, SyncStatus};
-use crate::service::{Failure, Refusal, RefusalKind};
 use crate::store::StoredResponse;
 
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -71,7 +70,7 @@ pub async fn send(
         Ok(Sent::Accepted(report)) => Ok(report_response(StatusCode::OK, &report)),
         Ok(Sent::Inline(answer)) => Ok(inline_response(answer)),
         Ok(Sent::Replayed(first)) => Ok(replayed(first)),
-        Err(failure) => Err(api_error(failure)),
+        Err(failure) => Err(failure.into()),
     }
 }
 
@@ -88,27 +87,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
             ApiError::invalid_request("Idempotency-Key: 1 to 255 visible ASCII characters")
         })?;
     Ok(Some(key.to_string()))
-}
-
-/// A use case's failure as the client is told it.
-fn api_error(failure: Failure) -> ApiError {
-    match failure {
-        Failure::Refused(Refusal { kind, errors }) => {
-            let status = match kind {
-                RefusalKind::BadRequest => StatusCode::BAD_REQUEST,
-                RefusalKind::Forbidden => StatusCode::FORBIDDEN,
-                RefusalKind::Conflict => StatusCode::CONFLICT,
-                RefusalKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            let items = errors
-                .into_iter()
-                .map(|(code, description)| ErrorItem::new(code, description))
-                .collect();
-            ApiError::from_items(status, items)
-        }
-        Failure::Store(err) => err.into(),
-        Failure::Internal(err) => ApiError::internal(err),
-    }
 }
 
 /// The idempotency key's first answer, as it was stored.

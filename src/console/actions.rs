@@ -1,5 +1,5 @@
 //! The buttons on a message: retry a `FAILED` or `EXPIRED` one, cancel one not yet handed
-//! over. Both call the admin API's use cases (src/api/admin_actions.rs), so every rule that
+//! over. Both call the use cases the admin API calls (src/service/admin_actions.rs), so every rule that
 //! refuses an action there refuses it here, with the same reason.
 
 use axum::extract::{Path, State};
@@ -10,10 +10,12 @@ use super::csrf::Posted;
 use super::layout::{self, action};
 use super::session::Session;
 use crate::api::AppState;
-use crate::api::admin_actions::{cancel_message, retry_message};
+use crate::api::admin_actions::action_deps;
 use crate::api::admin_read::no_such_message;
+use crate::api::error::ApiError;
 use crate::api::extract::path_uuid;
 use crate::domain::message::{Message, MessageStatus};
+use crate::service::admin_actions::{cancel_message, retry_message};
 
 /// The actions the message's status allows, as buttons.
 pub fn buttons(session: &Session, m: &Message) -> Markup {
@@ -37,7 +39,9 @@ pub async fn retry(
     form: Posted,
 ) -> Response {
     let done = match path_uuid(&segment) {
-        Some(uuid) => retry_message(&state, uuid).await,
+        Some(uuid) => retry_message(&action_deps(&state), uuid)
+            .await
+            .map_err(ApiError::from),
         None => Err(no_such_message()),
     };
     answer(&form.session, done)
@@ -50,13 +54,15 @@ pub async fn cancel(
     form: Posted,
 ) -> Response {
     let done = match path_uuid(&segment) {
-        Some(uuid) => cancel_message(&state, uuid).await,
+        Some(uuid) => cancel_message(&action_deps(&state), uuid)
+            .await
+            .map_err(ApiError::from),
         None => Err(no_such_message()),
     };
     answer(&form.session, done)
 }
 
-fn answer(session: &Session, done: Result<Message, crate::api::error::ApiError>) -> Response {
+fn answer(session: &Session, done: Result<Message, ApiError>) -> Response {
     match done {
         Ok(m) => Redirect::to(&format!("/console/messages/{}", m.uuid)).into_response(),
         Err(error) => layout::failure(session, error),

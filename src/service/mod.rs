@@ -2,6 +2,7 @@
 //! and answers) and the store. Nothing here knows HTTP; a use case answers with its outcome or
 //! a [`Failure`], and the edge chooses the status.
 
+pub mod admin_actions;
 pub mod inbound;
 pub mod send;
 
@@ -34,7 +35,10 @@ pub enum RefusalKind {
     Forbidden,
     /// Something else holds what the request needs (a lock, a send still running).
     Conflict,
-    /// An idempotency key reused with another request.
+    /// What the request names does not exist.
+    NotFound,
+    /// An idempotency key reused with another request, or a request the resource it names
+    /// cannot serve.
     Unprocessable,
 }
 
