@@ -16,11 +16,12 @@ use uuid::Uuid;
 use super::auth::Admin;
 use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{ApiPath, ApiQuery, path_uuid};
-use super::optout::{CommunicationType, email_opt_state};
+use super::optout::CommunicationType;
 use super::state::AppState;
 use crate::domain::codes::ErrorCode;
 use crate::domain::optout::OptState;
 use crate::domain::{EmailAddress, PhoneNumber};
+use crate::service::optout::email_opt_state;
 use crate::store::OptHistoryEntry;
 
 /// The consent route, merged into the admin router (`/admin/v1`).

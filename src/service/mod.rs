@@ -4,6 +4,7 @@
 
 pub mod admin_actions;
 pub mod inbound;
+pub mod optout;
 pub mod send;
 
 use crate::domain::codes::ErrorCode;
