@@ -11,11 +11,11 @@ use super::auth::Admin;
 use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{ApiJson, ApiQuery};
 use super::state::AppState;
-use crate::service::inbound::{self, InboundText};
 use crate::domain::PhoneNumber;
 use crate::domain::codes::ErrorCode;
 use crate::domain::keywords::Keyword;
 use crate::domain::optout::OptState;
+use crate::service::inbound::{self, InboundText};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use herald::service::inbound::{self, InboundText};
 use herald::domain::PhoneNumber;
 use herald::domain::directory::{Dealer, Department, DepartmentSettings, User};
 use herald::domain::optout::OptState;
+use herald::service::inbound::{self, InboundText};
 use herald::store::postgres::PgStore;
 use herald::store::sqlite::SqliteStore;
 use herald::store::{Lifecycle, Store, StoreError};

@@ -14,11 +14,11 @@ use secrecy::ExposeSecret;
 use crate::api::error::ApiError;
 use crate::api::extract::ApiBody;
 use crate::api::state::AppState;
-use crate::service::inbound::{self, InboundText};
 use crate::domain::codes::ErrorCode;
 use crate::domain::message::Protocol;
 use crate::providers::twilio::signature as twilio_signature;
 use crate::providers::twilio::webhook::{self, Params};
+use crate::service::inbound::{self, InboundText};
 
 async fn verified(
     state: &AppState,
