@@ -1,8 +1,9 @@
-//! Reading one field of a JSON object as the type it must have; each misfit is noted, with
-//! its JSON path, among the request's problems.
+//! Turning one [`Field`] of the wire types into the value it must be; each misfit is noted,
+//! with its JSON path, among the request's problems.
 
 use serde_json::{Map, Value};
 
+use super::wire::Field;
 use super::{MAX_CC, Problem};
 use crate::domain::codes::ErrorCode;
 
@@ -18,13 +19,9 @@ impl Problems {
         self.push(ErrorCode::InvalidRequest, description);
     }
 
-    pub(super) fn unknown_fields(
-        &mut self,
-        object: &Map<String, Value>,
-        known: &[&str],
-        path: &str,
-    ) {
-        for key in object.keys().filter(|k| !known.contains(&k.as_str())) {
+    /// `rest` holds only the fields no wire type names, in the map's order.
+    pub(super) fn unknown_fields(&mut self, rest: &Map<String, Value>, path: &str) {
+        for key in rest.keys() {
             let at = if path.is_empty() {
                 key.clone()
             } else {
@@ -36,90 +33,73 @@ impl Problems {
 
     pub(super) fn enumeration<T>(
         &mut self,
-        object: &Map<String, Value>,
-        field: &str,
+        field: Field<String>,
+        name: &str,
         missing: ErrorCode,
         parse: fn(&str) -> Option<T>,
         expected: &str,
     ) -> Option<T> {
-        match object.get(field) {
-            None | Some(Value::Null) => {
-                self.push(missing, format!("messageAttributes.{field} is required"));
+        match field {
+            Field::Missing => {
+                self.push(missing, format!("messageAttributes.{name} is required"));
                 None
             }
-            Some(Value::String(s)) => {
-                let parsed = parse(s);
+            Field::Value(s) => {
+                let parsed = parse(&s);
                 if parsed.is_none() {
                     self.invalid(format!(
-                        "messageAttributes.{field}: unknown value {s:?}, expected {expected}"
+                        "messageAttributes.{name}: unknown value {s:?}, expected {expected}"
                     ));
                 }
                 parsed
             }
-            Some(_) => {
+            Field::Misfit(_) => {
                 self.invalid(format!(
-                    "messageAttributes.{field}: expected a string, {expected}"
+                    "messageAttributes.{name}: expected a string, {expected}"
                 ));
                 None
             }
         }
     }
 
-    pub(super) fn string(
-        &mut self,
-        object: &Map<String, Value>,
-        field: &str,
-        path: &str,
-    ) -> Option<String> {
-        match object.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                self.invalid(format!("{path}: expected a string"));
+    /// A field that may be left out; a misfit is reported as not being `expected`.
+    pub(super) fn optional<T>(&mut self, field: Field<T>, path: &str, expected: &str) -> Option<T> {
+        match field {
+            Field::Missing => None,
+            Field::Value(v) => Some(v),
+            Field::Misfit(_) => {
+                self.invalid(format!("{path}: expected {expected}"));
                 None
             }
         }
     }
 
-    pub(super) fn boolean(
-        &mut self,
-        object: &Map<String, Value>,
-        field: &str,
-        path: &str,
-    ) -> Option<bool> {
-        match object.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(_) => {
-                self.invalid(format!("{path}: expected a boolean"));
-                None
-            }
-        }
+    pub(super) fn string(&mut self, field: Field<String>, path: &str) -> Option<String> {
+        self.optional(field, path, "a string")
     }
 
-    pub(super) fn string_list(
-        &mut self,
-        object: &Map<String, Value>,
-        field: &str,
-        path: &str,
-    ) -> Vec<String> {
-        match object.get(field) {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) if items.len() <= MAX_CC => {
+    pub(super) fn boolean(&mut self, field: Field<bool>, path: &str) -> Option<bool> {
+        self.optional(field, path, "a boolean")
+    }
+
+    pub(super) fn string_list(&mut self, field: Field<Vec<Value>>, path: &str) -> Vec<String> {
+        match field {
+            Field::Missing => Vec::new(),
+            Field::Value(items) if items.len() <= MAX_CC => {
                 let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items.into_iter().enumerate() {
                     match item {
-                        Value::String(s) => out.push(s.clone()),
+                        Value::String(s) => out.push(s),
                         _ => self.invalid(format!("{path}[{i}]: expected a string")),
                     }
                 }
                 out
             }
-            Some(Value::Array(_)) => {
+            Field::Value(_) => {
                 self.invalid(format!("{path}: at most {MAX_CC} addresses"));
                 Vec::new()
             }
-            Some(_) => {
+            Field::Misfit(_) => {
                 self.invalid(format!("{path}: expected a list of strings"));
                 Vec::new()
             }

@@ -1,14 +1,16 @@
 //! Parsing the send endpoint's body (SPEC 4.1, 4.2 step 2): every problem is found and
 //! reported at once, each with the seed's code, or `INVALID_REQUEST` and the JSON path.
 //!
-//! `parse.rs` walks the body's fields in order; `fields.rs` reads one field of a JSON object
-//! as the type it must have, noting a problem when it is not. This file holds what a problem
-//! is and the limits on a request.
+//! `wire.rs` reads the body into serde types whose fields never fail, keeping a value of the
+//! wrong type; `parse.rs` converts them to a request in the body's field order, and
+//! `fields.rs` turns one field into the value it must be, noting a problem when it is not.
+//! This file holds what a problem is and the limits on a request.
 
 mod fields;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 use super::codes::ErrorCode;
 pub use parse::parse;

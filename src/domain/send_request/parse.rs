@@ -1,32 +1,17 @@
-//! The walk over the send body: `messageAttributes`, then `messageSendingAttributes`, then the
-//! checks that span both, collecting every problem before answering.
+//! From the wire types to a [`SendRequest`]: `messageAttributes`, then
+//! `messageSendingAttributes`, then the checks that span both, collecting every problem before
+//! answering.
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::fields::Problems;
+use super::wire::{Body, Field, Section};
 use super::{MAX_DELAY_SECONDS, MAX_SUBJECT, Problem, is_callback_url};
 use crate::domain::codes::ErrorCode;
 use crate::domain::message::{Direction, MAX_TEXT_CHARS, Protocol, SendOptions, SendRequest};
-
-const ATTRIBUTE_FIELDS: [&str; 5] = ["body", "isManual", "protocol", "type", "subject"];
-const SENDING_FIELDS: [&str; 14] = [
-    "communicationValueOfCustomer",
-    "sendSynchronously",
-    "callbackURL",
-    "callbackMetaData",
-    "addTCPAFooter",
-    "addSignature",
-    "addFooter",
-    "sendVCard",
-    "queueIfOptedOut",
-    "overrideOptoutRules",
-    "delay",
-    "listOfEmailsToBeCCed",
-    "listOfEmailsToBeBCCed",
-    "subject",
-];
 
 pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
@@ -35,87 +20,79 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
             format!("malformed JSON: {e}"),
         )]
     })?;
-    let Value::Object(root) = value else {
+    if !value.is_object() {
         return Err(vec![Problem::new(
             ErrorCode::InvalidRequest,
             "$: expected a JSON object",
         )]);
-    };
+    }
+    // Cannot fail on an object: every field of the wire types takes any value.
+    let root = Body::deserialize(value)
+        .map_err(|e| vec![Problem::new(ErrorCode::InvalidRequest, format!("$: {e}"))])?;
     let mut p = Problems::default();
-    p.unknown_fields(
-        &root,
-        &["messageAttributes", "messageSendingAttributes"],
-        "",
-    );
+    p.unknown_fields(&root.rest, "");
 
-    let attrs = match root.get("messageAttributes") {
-        None | Some(Value::Null) => {
-            p.push(
-                ErrorCode::MissingMessageAttributes,
-                "messageAttributes is required",
-            );
-            None
-        }
-        Some(Value::Object(m)) => Some(m),
-        Some(_) => {
-            p.invalid("messageAttributes: expected an object");
-            None
-        }
-    };
     let (mut direction, mut protocol, mut is_manual, mut body, mut subject) =
         (None, None, None, None, None);
-    if let Some(a) = attrs {
-        p.unknown_fields(a, &ATTRIBUTE_FIELDS, "messageAttributes");
-        direction = p.enumeration(
-            a,
-            "type",
-            ErrorCode::MissingMessageType,
-            Direction::parse,
-            "OUTGOING or INCOMING",
-        );
-        protocol = p.enumeration(
-            a,
-            "protocol",
-            ErrorCode::MissingMessageProtocol,
-            Protocol::parse,
-            "TEXT or EMAIL",
-        );
-        is_manual = match a.get("isManual") {
-            None | Some(Value::Null) => {
-                p.push(
-                    ErrorCode::MissingIsManual,
-                    "messageAttributes.isManual is required",
-                );
-                None
-            }
-            Some(Value::Bool(b)) => Some(*b),
-            Some(_) => {
-                p.invalid("messageAttributes.isManual: expected a boolean");
-                None
-            }
-        };
-        body = match a.get("body") {
-            None | Some(Value::Null) => {
-                p.push(
-                    ErrorCode::MissingMessageBody,
-                    "messageAttributes.body is required",
-                );
-                None
-            }
-            Some(Value::String(s)) if s.trim().is_empty() => {
-                p.push(
-                    ErrorCode::MissingMessageBody,
-                    "messageAttributes.body is empty",
-                );
-                None
-            }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                p.invalid("messageAttributes.body: expected a string");
-                None
-            }
-        };
-        subject = p.string(a, "subject", "messageAttributes.subject");
+    match root.attributes {
+        Section::Missing => p.push(
+            ErrorCode::MissingMessageAttributes,
+            "messageAttributes is required",
+        ),
+        Section::Misfit => p.invalid("messageAttributes: expected an object"),
+        Section::Value(a) => {
+            p.unknown_fields(&a.rest, "messageAttributes");
+            direction = p.enumeration(
+                a.kind,
+                "type",
+                ErrorCode::MissingMessageType,
+                Direction::parse,
+                "OUTGOING or INCOMING",
+            );
+            protocol = p.enumeration(
+                a.protocol,
+                "protocol",
+                ErrorCode::MissingMessageProtocol,
+                Protocol::parse,
+                "TEXT or EMAIL",
+            );
+            is_manual = match a.is_manual {
+                Field::Missing => {
+                    p.push(
+                        ErrorCode::MissingIsManual,
+                        "messageAttributes.isManual is required",
+                    );
+                    None
+                }
+                Field::Value(b) => Some(b),
+                Field::Misfit(_) => {
+                    p.invalid("messageAttributes.isManual: expected a boolean");
+                    None
+                }
+            };
+            body = match a.body {
+                Field::Missing => {
+                    p.push(
+                        ErrorCode::MissingMessageBody,
+                        "messageAttributes.body is required",
+                    );
+                    None
+                }
+                Field::Value(s) if s.trim().is_empty() => {
+                    p.push(
+                        ErrorCode::MissingMessageBody,
+                        "messageAttributes.body is empty",
+                    );
+                    None
+                }
+                Field::Value(s) => Some(s),
+                Field::Misfit(_) => {
+                    p.invalid("messageAttributes.body: expected a string");
+                    None
+                }
+            };
+            subject = p.string(a.subject, "messageAttributes.subject");
+        }
     }
 
     let mut options = SendOptions::default();
@@ -123,33 +100,49 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
     let mut callback_url = None;
     let mut callback_metadata = BTreeMap::new();
     let (mut cc, mut bcc) = (Vec::new(), Vec::new());
-    match root.get("messageSendingAttributes") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(s)) => {
-            let at = |f: &str| format!("messageSendingAttributes.{f}");
-            p.unknown_fields(s, &SENDING_FIELDS, "messageSendingAttributes");
+    match root.sending {
+        Section::Missing => {}
+        Section::Misfit => p.invalid("messageSendingAttributes: expected an object"),
+        Section::Value(s) => {
+            const AT: &str = "messageSendingAttributes";
+            p.unknown_fields(&s.rest, AT);
             communication_value = p
                 .string(
-                    s,
-                    "communicationValueOfCustomer",
-                    &at("communicationValueOfCustomer"),
+                    s.communication_value,
+                    &format!("{AT}.communicationValueOfCustomer"),
                 )
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty());
-            for (field, slot) in [
-                ("sendSynchronously", &mut options.send_synchronously),
-                ("addTCPAFooter", &mut options.add_tcpa_footer),
-                ("addSignature", &mut options.add_signature),
-                ("addFooter", &mut options.add_footer),
-                ("sendVCard", &mut options.send_v_card),
-                ("queueIfOptedOut", &mut options.queue_if_opted_out),
-                ("overrideOptoutRules", &mut options.override_optout_rules),
+            for (field, name, slot) in [
+                (
+                    s.send_synchronously,
+                    "sendSynchronously",
+                    &mut options.send_synchronously,
+                ),
+                (
+                    s.add_tcpa_footer,
+                    "addTCPAFooter",
+                    &mut options.add_tcpa_footer,
+                ),
+                (s.add_signature, "addSignature", &mut options.add_signature),
+                (s.add_footer, "addFooter", &mut options.add_footer),
+                (s.send_v_card, "sendVCard", &mut options.send_v_card),
+                (
+                    s.queue_if_opted_out,
+                    "queueIfOptedOut",
+                    &mut options.queue_if_opted_out,
+                ),
+                (
+                    s.override_optout_rules,
+                    "overrideOptoutRules",
+                    &mut options.override_optout_rules,
+                ),
             ] {
-                if let Some(b) = p.boolean(s, field, &at(field)) {
+                if let Some(b) = p.boolean(field, &format!("{AT}.{name}")) {
                     *slot = b;
                 }
             }
-            if let Some(url) = p.string(s, "callbackURL", &at("callbackURL")) {
+            if let Some(url) = p.string(s.callback_url, &format!("{AT}.callbackURL")) {
                 let url = url.trim().to_string();
                 if !url.is_empty() {
                     if is_callback_url(&url) {
@@ -162,32 +155,29 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
                     }
                 }
             }
-            match s.get("callbackMetaData") {
-                None | Some(Value::Null) => {}
-                Some(Value::Object(m)) => {
-                    callback_metadata = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                }
-                Some(_) => {
+            match s.callback_metadata {
+                Field::Missing => {}
+                Field::Value(m) => callback_metadata = m,
+                Field::Misfit(_) => {
                     p.invalid("messageSendingAttributes.callbackMetaData: expected an object")
                 }
             }
-            match s.get("delay") {
-                None | Some(Value::Null) => {}
-                Some(Value::Number(n)) => match n.as_u64() {
-                    Some(d) if d <= MAX_DELAY_SECONDS => options.delay_seconds = d,
-                    _ => p.invalid(format!(
-                        "messageSendingAttributes.delay: whole seconds from 0 to {MAX_DELAY_SECONDS}"
-                    )),
-                },
-                Some(_) => p.invalid("messageSendingAttributes.delay: expected a number of seconds"),
+            match s.delay {
+                Field::Missing => {}
+                Field::Value(d) if d <= MAX_DELAY_SECONDS => options.delay_seconds = d,
+                Field::Value(_) | Field::Misfit(Value::Number(_)) => p.invalid(format!(
+                    "messageSendingAttributes.delay: whole seconds from 0 to {MAX_DELAY_SECONDS}"
+                )),
+                Field::Misfit(_) => {
+                    p.invalid("messageSendingAttributes.delay: expected a number of seconds")
+                }
             }
-            cc = p.string_list(s, "listOfEmailsToBeCCed", &at("listOfEmailsToBeCCed"));
-            bcc = p.string_list(s, "listOfEmailsToBeBCCed", &at("listOfEmailsToBeBCCed"));
+            cc = p.string_list(s.cc, &format!("{AT}.listOfEmailsToBeCCed"));
+            bcc = p.string_list(s.bcc, &format!("{AT}.listOfEmailsToBeBCCed"));
             if subject.is_none() {
-                subject = p.string(s, "subject", &at("subject"));
+                subject = p.string(s.subject, &format!("{AT}.subject"));
             }
         }
-        Some(_) => p.invalid("messageSendingAttributes: expected an object"),
     }
 
     if let Some(s) = &subject
