@@ -123,3 +123,102 @@ fn callback_urls_must_be_absolute_http() {
         assert!(!is_callback_url(bad), "{bad}");
     }
 }
+
+#[test]
+fn a_misfit_in_every_field_is_reported_with_the_others() {
+    let found = problems(json!({
+        "messageAttributes": {"body": [], "isManual": 1, "protocol": true, "type": 2, "subject": {}},
+        "messageSendingAttributes": {"communicationValueOfCustomer": 1, "sendSynchronously": "x",
+            "callbackURL": false, "callbackMetaData": [], "addTCPAFooter": 0, "addSignature": "",
+            "addFooter": [], "sendVCard": {}, "queueIfOptedOut": 1.5, "overrideOptoutRules": "t",
+            "delay": "10", "listOfEmailsToBeCCed": "a@b.com", "listOfEmailsToBeBCCed": [1, "c@d.com", null],
+            "subject": 3}
+    }));
+    let sending = |f: &str, what: &str| format!("messageSendingAttributes.{f}: expected {what}");
+    let mut expected = vec![
+        "messageAttributes.type: expected a string, OUTGOING or INCOMING".to_string(),
+        "messageAttributes.protocol: expected a string, TEXT or EMAIL".to_string(),
+        "messageAttributes.isManual: expected a boolean".to_string(),
+        "messageAttributes.body: expected a string".to_string(),
+        "messageAttributes.subject: expected a string".to_string(),
+        sending("communicationValueOfCustomer", "a string"),
+    ];
+    for f in [
+        "sendSynchronously",
+        "addTCPAFooter",
+        "addSignature",
+        "addFooter",
+        "sendVCard",
+        "queueIfOptedOut",
+        "overrideOptoutRules",
+    ] {
+        expected.push(sending(f, "a boolean"));
+    }
+    expected.extend([
+        sending("callbackURL", "a string"),
+        sending("callbackMetaData", "an object"),
+        sending("delay", "a number of seconds"),
+        sending("listOfEmailsToBeCCed", "a list of strings"),
+        sending("listOfEmailsToBeBCCed[0]", "a string"),
+        sending("listOfEmailsToBeBCCed[2]", "a string"),
+        sending("subject", "a string"),
+    ]);
+    assert!(found.iter().all(|(c, _)| *c == ErrorCode::InvalidRequest));
+    let described: Vec<String> = found.into_iter().map(|(_, d)| d).collect();
+    assert_eq!(described, expected);
+}
+
+#[test]
+fn null_is_treated_as_absent() {
+    let r = parse(
+        json!({
+            "messageAttributes": {"body": "Hi", "isManual": false, "protocol": "EMAIL", "type": "OUTGOING",
+                "subject": null},
+            "messageSendingAttributes": {"communicationValueOfCustomer": null, "sendSynchronously": null,
+                "callbackURL": null, "callbackMetaData": null, "addTCPAFooter": null, "delay": null,
+                "listOfEmailsToBeCCed": null, "listOfEmailsToBeBCCed": null, "subject": "From sending"}
+        })
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(r.subject.as_deref(), Some("From sending"));
+    assert!(r.communication_value.is_none() && r.callback_url.is_none());
+    assert!(r.callback_metadata.is_empty() && r.cc.is_empty() && r.bcc.is_empty());
+    assert!(r.options.add_tcpa_footer && !r.options.send_synchronously);
+    assert_eq!(r.options.delay_seconds, 0);
+    assert_eq!(
+        problems(
+            json!({"messageAttributes": {"body": null, "isManual": null, "protocol": null, "type": null},
+            "messageSendingAttributes": null})
+        ),
+        problems(json!({"messageAttributes": {}}))
+    );
+    assert_eq!(
+        codes_of(json!({"messageAttributes": null})),
+        vec![ErrorCode::MissingMessageAttributes]
+    );
+}
+
+#[test]
+fn a_delay_is_whole_seconds_within_the_limit() {
+    let with_delay = |delay: Value| {
+        json!({"messageAttributes": {"body": "Hi", "isManual": true, "protocol": "TEXT", "type": "OUTGOING"},
+            "messageSendingAttributes": {"delay": delay}})
+    };
+    let ok = parse(with_delay(json!(MAX_DELAY_SECONDS)).to_string().as_bytes()).unwrap();
+    assert_eq!(ok.options.delay_seconds, MAX_DELAY_SECONDS);
+    let whole =
+        format!("messageSendingAttributes.delay: whole seconds from 0 to {MAX_DELAY_SECONDS}");
+    for bad in [
+        json!(1.5),
+        json!(-1),
+        json!(MAX_DELAY_SECONDS + 1),
+        json!(1.0),
+    ] {
+        assert_eq!(
+            problems(with_delay(bad)),
+            vec![(ErrorCode::InvalidRequest, whole.clone())]
+        );
+    }
+}
