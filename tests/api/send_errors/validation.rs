@@ -24,23 +24,6 @@ async fn empty_message_attributes_report_every_missing_field_together() {
 }
 
 #[tokio::test]
-async fn a_body_without_message_attributes_is_missing_message_attributes() {
-    let app = spawn_sending_app().await;
-    let shop = shop(&app).await;
-
-    let response = send(
-        &app,
-        &shop,
-        json!({"messageSendingAttributes": {"sendSynchronously": true}}),
-    )
-    .await;
-
-    let body = assert_envelope(response, 400).await;
-    assert_eq!(codes(&body), vec!["MISSING_MESSAGE_ATTRIBUTES"], "{body}");
-    assert_nothing_stored(&app, &shop).await;
-}
-
-#[tokio::test]
 async fn wrong_types_and_unknown_values_are_invalid_requests_naming_their_paths() {
     let app = spawn_sending_app().await;
     let shop = shop(&app).await;
@@ -76,28 +59,39 @@ async fn wrong_types_and_unknown_values_are_invalid_requests_naming_their_paths(
     assert_nothing_stored(&app, &shop).await;
 }
 
-#[tokio::test]
-async fn a_callback_url_that_is_not_a_url_is_invalid_callback_url() {
-    let app = spawn_sending_app().await;
-    let shop = shop(&app).await;
-
-    let response = send(&app, &shop, text("Hi", json!({"callbackURL": "not-a-url"}))).await;
-
-    let body = assert_envelope(response, 400).await;
-    assert_eq!(codes(&body), vec!["INVALID_CALLBACK_URL"], "{body}");
-    assert_nothing_stored(&app, &shop).await;
+/// Bodies refused for one problem each: what the case is, the body, the one code it gets.
+fn single_refusals() -> Vec<(&'static str, Value, &'static str)> {
+    vec![
+        (
+            "a body without messageAttributes",
+            json!({"messageSendingAttributes": {"sendSynchronously": true}}),
+            "MISSING_MESSAGE_ATTRIBUTES",
+        ),
+        (
+            "a callbackURL that is not a URL",
+            text("Hi", json!({"callbackURL": "not-a-url"})),
+            "INVALID_CALLBACK_URL",
+        ),
+        (
+            "a TEXT body over 1600 characters",
+            text(&"é".repeat(1601), json!({})),
+            "MESSAGE_TOO_LONG",
+        ),
+    ]
 }
 
 #[tokio::test]
-async fn a_text_body_over_1600_characters_is_message_too_long() {
+async fn each_single_problem_is_refused_with_its_code_alone() {
     let app = spawn_sending_app().await;
     let shop = shop(&app).await;
 
-    let response = send(&app, &shop, text(&"é".repeat(1601), json!({}))).await;
+    for (case, request, code) in single_refusals() {
+        let response = send(&app, &shop, request).await;
 
-    let body = assert_envelope(response, 400).await;
-    assert_eq!(codes(&body), vec!["MESSAGE_TOO_LONG"], "{body}");
-    assert_nothing_stored(&app, &shop).await;
+        let body = assert_envelope(response, 400).await;
+        assert_eq!(codes(&body), vec![code], "{case}: {body}");
+        assert_nothing_stored(&app, &shop).await;
+    }
 }
 
 #[tokio::test]
