@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::backend::{Backend, Query, Row, corrupt};
 use super::{
-    AttemptRecord, CallbackRecord, JobNext, NewJob, OutboxEntry, StoreResult, ThreadOwner,
+    AttemptRecord, CallbackRecord, JobNext, MessageUpdate, NewJob, OutboxEntry, StoreResult,
+    ThreadOwner,
 };
 use crate::domain::codes::ErrorCode;
 use crate::domain::message::{
@@ -150,6 +151,37 @@ pub(crate) async fn upsert_thread<B: Backend>(
 }
 
 /// Appends a step's attempts to the message's history.
+/// Writes what a delivery step's result changes on its message row: each field only when the
+/// update gives it (an error replaces code and description together).
+pub(crate) async fn update_message<B: Backend>(
+    tx: &mut B::Conn,
+    uuid: Uuid,
+    update: &MessageUpdate,
+    now: OffsetDateTime,
+) -> StoreResult<()> {
+    B::query(
+        "UPDATE messages SET status = COALESCE($2, status),
+             error_code = CASE WHEN CAST($3 AS TEXT) IS NULL THEN error_code ELSE $3 END,
+             error_description = CASE WHEN CAST($3 AS TEXT) IS NULL THEN error_description ELSE $4 END,
+             provider_message_id = COALESCE($5, provider_message_id),
+             composed_body = COALESCE($6, composed_body),
+             sender = COALESCE($7, sender),
+             updated_at = $8
+         WHERE uuid = $1",
+    )
+    .uuid(uuid)
+    .bind(update.status.map(MessageStatus::as_str))
+    .bind(update.error.as_ref().map(|e| e.code.as_str()))
+    .bind(update.error.as_ref().map(|e| e.description.as_str()))
+    .bind(&update.provider_message_id)
+    .bind(&update.composed_body)
+    .bind(&update.sender)
+    .time(now)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn insert_attempts<B: Backend>(
     tx: &mut B::Conn,
     message: Uuid,

@@ -9,10 +9,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{CALLBACKS_CHANNEL, JOBS_CHANNEL, PgStore, at, claims, corrupt, group_commit};
-use crate::domain::message::{Message, MessageStatus};
+use crate::domain::message::Message;
 use crate::store::batcher::Batcher;
 use crate::store::message_rows::{
-    insert_attempts, insert_job, insert_message, message_from_row, move_job, upsert_thread,
+    insert_attempts, insert_job, insert_message, message_from_row, move_job, update_message,
+    upsert_thread,
 };
 use crate::store::message_store::MessageBackend;
 use crate::store::queued::{Finish, Reserve};
@@ -310,26 +311,7 @@ pub(super) async fn finish_alone(
     if held.is_none() {
         return Ok(false);
     }
-    sqlx::query(
-        "UPDATE messages SET status = COALESCE($2, status),
-             error_code = CASE WHEN $3::text IS NULL THEN error_code ELSE $3 END,
-             error_description = CASE WHEN $3::text IS NULL THEN error_description ELSE $4 END,
-             provider_message_id = COALESCE($5, provider_message_id),
-             composed_body = COALESCE($6, composed_body),
-             sender = COALESCE($7, sender),
-             updated_at = $8
-         WHERE uuid = $1",
-    )
-    .bind(uuid)
-    .bind(update.status.map(MessageStatus::as_str))
-    .bind(update.error.as_ref().map(|e| e.code.as_str()))
-    .bind(update.error.as_ref().map(|e| e.description.as_str()))
-    .bind(&update.provider_message_id)
-    .bind(&update.composed_body)
-    .bind(&update.sender)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    update_message::<PgStore>(&mut tx, uuid, update, now).await?;
     insert_attempts::<PgStore>(&mut tx, uuid, attempts).await?;
     insert_callbacks(&mut tx, uuid, &update.callbacks, now).await?;
     if !update.callbacks.is_empty() {

@@ -9,11 +9,12 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{SqliteStore, parse_uuid};
-use crate::domain::message::{Message, MessageStatus};
+use crate::domain::message::Message;
 use crate::store::backend::{Backend, Query, Row};
 use crate::store::batcher::Batcher;
 use crate::store::message_rows::{
-    insert_attempts, insert_job, insert_message, message_from_row, move_job, upsert_thread,
+    insert_attempts, insert_job, insert_message, message_from_row, move_job, update_message,
+    upsert_thread,
 };
 use crate::store::message_store::MessageBackend;
 use crate::store::queued::{Finish, Reserve};
@@ -264,26 +265,7 @@ pub(super) async fn finish_job_in(
     if held.is_none() {
         return Ok(false);
     }
-    SqliteStore::query(
-        "UPDATE messages SET status = COALESCE($2, status),
-             error_code = CASE WHEN $3 IS NULL THEN error_code ELSE $3 END,
-             error_description = CASE WHEN $3 IS NULL THEN error_description ELSE $4 END,
-             provider_message_id = COALESCE($5, provider_message_id),
-             composed_body = COALESCE($6, composed_body),
-             sender = COALESCE($7, sender),
-             updated_at = $8
-         WHERE uuid = $1",
-    )
-    .uuid(uuid)
-    .bind(update.status.map(MessageStatus::as_str))
-    .bind(update.error.as_ref().map(|e| e.code.as_str()))
-    .bind(update.error.as_ref().map(|e| e.description.as_str()))
-    .bind(&update.provider_message_id)
-    .bind(&update.composed_body)
-    .bind(&update.sender)
-    .time(now)
-    .execute(tx)
-    .await?;
+    update_message::<SqliteStore>(tx, uuid, update, now).await?;
     insert_attempts::<SqliteStore>(tx, uuid, attempts).await?;
     insert_callbacks(tx, uuid, &update.callbacks, now).await?;
     move_job::<SqliteStore>(tx, uuid, next).await?;
