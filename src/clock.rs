@@ -27,6 +27,16 @@ impl Clock {
         self.offset_ms
             .fetch_add(by.as_millis() as i64, Ordering::Relaxed);
     }
+
+    /// Moves this clock (and every copy of it) forward to `at`; a time it has passed already
+    /// leaves it where it is (the clock never goes back).
+    pub fn advance_to(&self, at: OffsetDateTime) {
+        let ahead = at - self.now();
+        if ahead.is_positive() {
+            self.offset_ms
+                .fetch_add(ahead.whole_milliseconds() as i64, Ordering::Relaxed);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -40,5 +50,16 @@ mod tests {
         let before = copy.now();
         clock.advance(std::time::Duration::from_secs(86_400));
         assert!(copy.now() - before >= time::Duration::hours(24));
+    }
+
+    #[test]
+    fn advancing_to_a_time_never_goes_back() {
+        let clock = Clock::system();
+        let target = clock.now() + time::Duration::days(3);
+        clock.advance_to(target);
+        let now = clock.now();
+        assert!(now >= target && now - target < time::Duration::seconds(5));
+        clock.advance_to(target - time::Duration::days(1));
+        assert!(clock.now() >= now);
     }
 }

@@ -106,6 +106,7 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<DemoCredential> {
             last_name: Some("Doe".into()),
             company: None,
             customer_key: Some("DMS-1001".into()),
+            time_zone: None,
             phone_numbers: vec![CustomerPhone {
                 phone_number: PhoneNumber::parse("1234567890")?,
                 label: PhoneLabel::Cell,

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::error::{ApiError, ErrorItem};
 use crate::domain::codes::ErrorCode;
 use crate::domain::customer::{Customer, CustomerEmail, CustomerPhone, EmailLabel, PhoneLabel};
+use crate::domain::quiet_hours::settings::ZoneName;
 use crate::domain::{EmailAddress, PhoneNumber};
 
 #[derive(Debug, Deserialize)]
@@ -24,6 +25,9 @@ pub struct CustomerBody {
     pub last_name: Option<String>,
     pub company: Option<String>,
     pub customer_key: Option<String>,
+    /// An IANA zone; `null` or `""` clears it, absent keeps it.
+    #[serde(default, deserialize_with = "present")]
+    pub time_zone: Option<Option<String>>,
     pub phone_numbers: Option<Vec<PhoneBody>>,
     pub emails: Option<Vec<EmailBody>>,
 }
@@ -48,6 +52,11 @@ pub struct EmailBody {
     pub is_preferred: Option<bool>,
 }
 
+/// A field that is present, `null` included (`Some(None)`), as told apart from one absent.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
 const MAX_TEXT: usize = 200;
 const MAX_CONTACTS: usize = 20;
 
@@ -69,6 +78,7 @@ impl CustomerBody {
             last_name: None,
             company: None,
             customer_key: None,
+            time_zone: None,
             phone_numbers: Vec::new(),
             emails: Vec::new(),
         });
@@ -87,6 +97,18 @@ impl CustomerBody {
                 }
                 *slot = (!v.is_empty()).then_some(v);
             }
+        }
+        if let Some(zone) = self.time_zone {
+            let zone = zone.map(|z| z.trim().to_string()).filter(|z| !z.is_empty());
+            customer.time_zone = match zone {
+                None => None,
+                Some(name) => ZoneName::parse(&name).or_else(|| {
+                    problems.push(invalid(format!(
+                        "{path}.timeZone: unknown time zone {name:?}: expected an IANA name such as America/Chicago"
+                    )));
+                    None
+                }),
+            };
         }
         if let Some(phones) = self.phone_numbers {
             customer.phone_numbers = phones_from(phones, path, &mut problems);
@@ -195,6 +217,7 @@ pub struct CustomerView {
     pub last_name: Option<String>,
     pub company: Option<String>,
     pub customer_key: Option<String>,
+    pub time_zone: Option<String>,
     pub phone_numbers: Vec<PhoneView>,
     pub emails: Vec<EmailView>,
 }
@@ -227,6 +250,7 @@ impl From<Customer> for CustomerView {
             last_name: c.last_name,
             company: c.company,
             customer_key: c.customer_key,
+            time_zone: c.time_zone.map(|z| z.as_str().to_string()),
             phone_numbers: c
                 .phone_numbers
                 .into_iter()

@@ -36,7 +36,7 @@ pub async fn send(
     // 2. The request itself, every problem at once; its body is read only now.
     let body = body.bytes().await?;
     refuse_nul(&body)?;
-    let request = send_request::parse(&body).map_err(|problems| {
+    let request = send_request::parse(&body, state.clock.now()).map_err(|problems| {
         ApiError::from_items(
             StatusCode::BAD_REQUEST,
             problems

@@ -87,7 +87,8 @@ pub fn table(rows: &[Message]) -> Markup {
             @for m in rows {
                 tr {
                     td { (time(m.created_at)) }
-                    td { (status_badge(m.status.as_str())) }
+                    td { (status_badge(m.status.as_str()))
+                        @if let Some(due) = m.scheduled_for() { " until " (time(due)) } }
                     td { (m.protocol.as_str()) }
                     td { (m.direction.as_str()) }
                     td { (m.recipient) }

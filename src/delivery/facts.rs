@@ -79,6 +79,7 @@ impl Deliverer {
             department,
             dealer,
             user,
+            customer_zone: customer.and_then(|c| c.time_zone),
         }))
     }
 }

@@ -10,8 +10,10 @@ use time::OffsetDateTime;
 use crate::domain::codes::ErrorCode;
 use crate::domain::compose::{compose, email_from, email_subject};
 use crate::domain::directory::{Dealer, Department, RateLimits, User};
-use crate::domain::message::{Message, MessageError, MessageStatus, Protocol, Purpose};
+use crate::domain::message::{Message, MessageError, MessageStatus, Protocol, Purpose, Recipient};
 use crate::domain::policy::{Decision, DeliveryFacts, decide};
+use crate::domain::quiet_hours::settings::ZoneName;
+use crate::domain::quiet_hours::{Calendar, applies};
 use crate::providers::{Outgoing, Receipt};
 use crate::store::MessageUpdate;
 
@@ -22,6 +24,8 @@ pub(super) struct Facts {
     pub dealer: Dealer,
     /// The sending user; `None` for Herald's own messages (or a user since removed).
     pub user: Option<User>,
+    /// The customer's own zone, when set: the recipient's clock (SPEC 5.5).
+    pub customer_zone: Option<ZoneName>,
 }
 
 /// What a step does with a message whose facts are gathered (and whose earlier hand-over, if
@@ -32,12 +36,16 @@ pub(super) enum Plan {
     Refuse(MessageError),
     /// Holds the message until the number opts in (SPEC 5.2 `queueIfOptedOut`).
     WaitForOptin,
+    /// Holds the message until the recipient's quiet hours or the department's holiday end
+    /// (SPEC 5.5): `SCHEDULED` until then.
+    Hold { until: OffsetDateTime },
     /// Sends it, once these rate-limit windows have room (none: it counts against none).
     Send { rate_windows: Vec<(Duration, u32)> },
 }
 
 /// The rules in their order: a retried message too old to send gives up, then
-/// [`decide`] (opt-out, blacklist, locks, sender), then the rate-limit windows.
+/// [`decide`] (opt-out, blacklist, locks, sender), then quiet hours and holidays, then the
+/// rate-limit windows.
 pub(super) fn plan(
     message: &Message,
     facts: &Facts,
@@ -52,8 +60,11 @@ pub(super) fn plan(
         ));
     }
     match decide(&facts.delivery) {
-        Decision::Send => Plan::Send {
-            rate_windows: rate_windows(message, &facts.department.settings.rate_limits),
+        Decision::Send => match held_until(message, facts, now) {
+            Some(until) => Plan::Hold { until },
+            None => Plan::Send {
+                rate_windows: rate_windows(message, &facts.department.settings.rate_limits),
+            },
         },
         Decision::Refuse { code, description } => Plan::Refuse(MessageError { code, description }),
         Decision::WaitForOptin => Plan::WaitForOptin,
@@ -61,11 +72,43 @@ pub(super) fn plan(
 }
 
 /// `delivery.max_age_seconds`: a message retried (never its first attempt) longer than that
-/// after it was due is not sent any more.
+/// after it was last due is not sent any more; time spent held does not count.
 fn too_old(message: &Message, attempts: u32, now: OffsetDateTime, max_age_seconds: u64) -> bool {
-    let age =
-        now - message.created_at - time::Duration::seconds(message.options.delay_seconds as i64);
-    attempts > 0 && age.whole_seconds() > max_age_seconds as i64
+    let due = message.held_until.unwrap_or(message.created_at);
+    attempts > 0 && (now - due).whole_seconds() > max_age_seconds as i64
+}
+
+/// When an automated text due at `now` may go instead (SPEC 5.5); `None`: now. The same rule
+/// as a send's first attempt, so retries and messages released by an opt-in fall under it.
+fn held_until(message: &Message, facts: &Facts, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    let Recipient::Phone(number) = &message.recipient else {
+        return None;
+    };
+    let options = &message.options;
+    if !applies(
+        message.protocol,
+        message.is_manual,
+        options.send_synchronously,
+        message.purpose,
+    ) {
+        return None;
+    }
+    Calendar::new(
+        &facts.department.settings,
+        facts.customer_zone.as_ref(),
+        number,
+        options.override_holidays,
+    )
+    .held_until(now)
+}
+
+/// The change holding `message` until `until` makes: `SCHEDULED`, with its `scheduledFor`.
+pub(super) fn held_update(until: OffsetDateTime) -> MessageUpdate {
+    MessageUpdate {
+        status: Some(MessageStatus::Scheduled),
+        held_until: Some(until),
+        ..MessageUpdate::default()
+    }
 }
 
 /// The sliding windows a message counts against (SPEC 5.4): a manual one the hourly manual

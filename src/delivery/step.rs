@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 
 use super::doubt::{NextAttempt, Settled};
 use super::handover::Handover;
-use super::plan::{Plan, compose_outgoing, plan, queued_update};
+use super::plan::{Plan, compose_outgoing, held_update, plan, queued_update};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::codes::ErrorCode;
@@ -147,6 +147,17 @@ impl Deliverer {
             Plan::WaitForOptin => {
                 self.wait_for_optin(job, &message, &facts.department, next.history)
                     .await?;
+                return Ok(None);
+            }
+            Plan::Hold { until } => {
+                tracing::info!(until = %until, "quiet hours or a holiday: held");
+                self.finish(
+                    job,
+                    held_update(until),
+                    next.history,
+                    JobNext::Park { until },
+                )
+                .await?;
                 return Ok(None);
             }
         };

@@ -1,5 +1,6 @@
 //! Customers of a dealer with their phone numbers and email addresses (SPEC 1).
 
+use super::quiet_hours::settings::ZoneName;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -13,6 +14,8 @@ pub struct Customer {
     pub last_name: Option<String>,
     pub company: Option<String>,
     pub customer_key: Option<String>,
+    /// The customer's own IANA zone (SPEC 5.5): the recipient's clock when set.
+    pub time_zone: Option<ZoneName>,
     pub phone_numbers: Vec<CustomerPhone>,
     pub emails: Vec<CustomerEmail>,
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::quiet_hours::settings::{Holiday, MAX_HOLIDAYS, QuietHours, ZoneName};
 use super::{EmailAddress, PhoneNumber};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +37,29 @@ pub struct DepartmentSettings {
     pub optin_queue_timeout_seconds: u64,
     pub optin_request_text: String,
     pub help_reply: String,
+    /// The department's zone (SPEC 5.5): its holidays' calendar, and the recipient's clock
+    /// when neither the customer nor the number's area code gives one.
+    pub time_zone: ZoneName,
+    /// When automated texts wait, in the recipient's local time; `null`: never (and no state
+    /// window either).
+    pub quiet_hours: Option<QuietHours>,
+    /// Dates on which automated texts wait, unless a message says `overrideHolidays`.
+    #[serde(deserialize_with = "holidays")]
+    pub holidays: Vec<Holiday>,
     pub rate_limits: RateLimits,
+}
+
+/// A department's holidays: at most [`MAX_HOLIDAYS`], each a real date, kept sorted.
+fn holidays<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Holiday>, D::Error> {
+    let mut days = Vec::<Holiday>::deserialize(d)?;
+    if days.len() > MAX_HOLIDAYS {
+        return Err(serde::de::Error::custom(format!(
+            "at most {MAX_HOLIDAYS} holidays"
+        )));
+    }
+    days.sort();
+    days.dedup();
+    Ok(days)
 }
 
 impl Default for DepartmentSettings {
@@ -53,6 +76,9 @@ impl Default for DepartmentSettings {
                 "Reply YES to receive text messages from us. Reply STOP to opt out.".into(),
             help_reply: "Reply STOP to opt out, START to opt back in. Msg & data rates may apply."
                 .into(),
+            time_zone: ZoneName::default(),
+            quiet_hours: Some(QuietHours::default()),
+            holidays: Vec::new(),
             rate_limits: RateLimits::default(),
         }
     }
@@ -125,6 +151,40 @@ mod tests {
             }
         );
         assert!(s.text_sender_number.is_none());
+        assert_eq!(s.time_zone.as_str(), "America/New_York");
+        assert_eq!(s.quiet_hours, Some(QuietHours::default()));
+        assert!(s.holidays.is_empty());
+    }
+
+    #[test]
+    fn quiet_hours_settings_are_checked_and_null_turns_them_off() {
+        let s: DepartmentSettings = serde_json::from_str(
+            r#"{"timeZone":"America/Denver","quietHours":null,"holidays":["2026-12-25","2026-07-04"]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.time_zone.as_str(), "America/Denver");
+        assert_eq!(s.quiet_hours, None);
+        assert_eq!(
+            serde_json::to_value(&s.holidays).unwrap(),
+            serde_json::json!(["2026-07-04", "2026-12-25"])
+        );
+        // Stored and read back, `null` stays off.
+        let again: DepartmentSettings =
+            serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(again, s);
+        for bad in [
+            r#"{"timeZone":"Mars/Olympus"}"#,
+            r#"{"timeZone":5}"#,
+            r#"{"quietHours":{"start":"9pm","end":"08:00"}}"#,
+            r#"{"quietHours":{"start":"21:00"}}"#,
+            r#"{"holidays":["2026-02-30"]}"#,
+            r#"{"holidays":"2026-12-25"}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<DepartmentSettings>(bad).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

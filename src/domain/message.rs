@@ -160,6 +160,12 @@ pub struct SendOptions {
     pub override_optout_rules: bool,
     /// Seconds to hold an asynchronous message before its first attempt.
     pub delay_seconds: u64,
+    /// `sendAt`: no attempt before this time (an asynchronous message; a past time is now).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub send_at: Option<time::OffsetDateTime>,
+    /// `overrideHolidays`: a department holiday does not hold this message (quiet hours do).
+    #[serde(default)]
+    pub override_holidays: bool,
 }
 
 impl Default for SendOptions {
@@ -173,6 +179,8 @@ impl Default for SendOptions {
             queue_if_opted_out: false,
             override_optout_rules: false,
             delay_seconds: 0,
+            send_at: None,
+            override_holidays: false,
         }
     }
 }
@@ -298,16 +306,15 @@ pub struct Message {
     pub sender: Option<String>,
     pub created_at: time::OffsetDateTime,
     pub updated_at: time::OffsetDateTime,
+    /// The time its attempt was last held until (`delay`, `sendAt`, quiet hours, a holiday),
+    /// to the millisecond as the stores keep times; kept once the message is released.
+    pub held_until: Option<time::OffsetDateTime>,
 }
 
 impl Message {
-    /// When a `SCHEDULED` message's first attempt is due: derived from the stored `delay`,
-    /// so holding a message costs no write of its own.
+    /// When a `SCHEDULED` message's next attempt is due (SPEC 4.3 `scheduledFor`).
     pub fn scheduled_for(&self) -> Option<time::OffsetDateTime> {
-        // To the millisecond, as the stores keep times: the send response says what a later
-        // read says.
-        let due = self.created_at + time::Duration::seconds(self.options.delay_seconds as i64);
-        let due = due - time::Duration::nanoseconds(i64::from(due.nanosecond() % 1_000_000));
-        (self.status == MessageStatus::Scheduled).then_some(due)
+        self.held_until
+            .filter(|_| self.status == MessageStatus::Scheduled)
     }
 }

@@ -14,6 +14,7 @@ pub mod new_message;
 pub mod optout;
 pub mod phone;
 pub mod policy;
+pub mod quiet_hours;
 pub mod report;
 pub mod retry_schedule;
 pub mod send_request;

@@ -30,18 +30,27 @@ pub struct Checked<'a> {
     pub override_granted: bool,
     /// The `requestUUID` the request is answered with.
     pub request_uuid: Uuid,
+    /// When an asynchronous message's first attempt is held until, if it is held at all
+    /// (`delay`, `sendAt`, quiet hours, a holiday).
+    pub held_until: Option<OffsetDateTime>,
 }
 
 impl Message {
-    /// The message an integrator's checked request makes: `ACCEPTED`, `SCHEDULED` when held
-    /// by `delay` (the same single insert, another status), or `DELIVERED` for an `INCOMING`
-    /// one, which is recorded as received and sent to no one.
+    /// The message an integrator's checked request makes: `ACCEPTED`, `SCHEDULED` when its
+    /// first attempt is held (the same single insert, another status), or `DELIVERED` for an
+    /// `INCOMING` one, which is recorded as received and sent to no one.
     pub fn requested(c: Checked<'_>, now: OffsetDateTime) -> Message {
         let request = c.request;
         let incoming = request.direction == Direction::Incoming;
+        // To the millisecond, as the stores keep times: the send response says what a later
+        // read says.
+        let held_until = c
+            .held_until
+            .filter(|_| !incoming && !request.options.send_synchronously)
+            .map(|t| t - time::Duration::nanoseconds(i64::from(t.nanosecond() % 1_000_000)));
         let status = if incoming {
             MessageStatus::Delivered
-        } else if request.options.delay_seconds > 0 && !request.options.send_synchronously {
+        } else if held_until.is_some() {
             MessageStatus::Scheduled
         } else {
             MessageStatus::Accepted
@@ -75,6 +84,7 @@ impl Message {
             recipient: c.recipient,
             created_at: now,
             updated_at: now,
+            held_until,
         }
     }
 
@@ -116,6 +126,7 @@ impl Message {
             sender: None,
             created_at: now,
             updated_at: now,
+            held_until: None,
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::domain::customer::{
     ContactOrigin, Customer, CustomerEmail, CustomerPhone, EmailLabel, PhoneLabel,
 };
 use crate::domain::optout::{OptCause, OptEvent, OptSource, OptState};
+use crate::domain::quiet_hours::settings::ZoneName;
 use crate::domain::{EmailAddress, PhoneNumber};
 
 /// One requested change to the `okToEmail` of an address, wherever the dealer's customers
@@ -107,7 +108,7 @@ pub trait CustomerBackend: ComplianceBackend {
 }
 
 pub(crate) const CUSTOMER_COLUMNS: &str =
-    "uuid, dealer_uuid, first_name, last_name, company, customer_key";
+    "uuid, dealer_uuid, first_name, last_name, company, customer_key, time_zone";
 
 #[async_trait]
 impl<S: CustomerBackend> CustomerStore for S {
@@ -121,11 +122,12 @@ impl<S: CustomerBackend> CustomerStore for S {
         let mut tx = self.begin().await?;
         let uuid = customer.uuid;
         let upserted = S::query(
-            "INSERT INTO customers (uuid, dealer_uuid, first_name, last_name, company, customer_key, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+            "INSERT INTO customers (uuid, dealer_uuid, first_name, last_name, company, customer_key, created_at, updated_at, time_zone)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
              ON CONFLICT (uuid) DO UPDATE SET first_name = excluded.first_name,
                  last_name = excluded.last_name, company = excluded.company,
-                 customer_key = excluded.customer_key, updated_at = excluded.updated_at
+                 customer_key = excluded.customer_key, updated_at = excluded.updated_at,
+                 time_zone = excluded.time_zone
              WHERE customers.dealer_uuid = excluded.dealer_uuid",
         )
         .uuid(uuid)
@@ -135,6 +137,7 @@ impl<S: CustomerBackend> CustomerStore for S {
         .bind(&customer.company)
         .bind(&customer.customer_key)
         .time(now)
+        .bind(customer.time_zone.as_ref().map(|z| z.as_str()))
         .execute(&mut tx)
         .await?;
         if upserted == 0 {
@@ -342,6 +345,10 @@ pub(crate) fn customer_from_row(
         last_name: r.field("last_name")?,
         company: r.field("company")?,
         customer_key: r.field("customer_key")?,
+        time_zone: match r.field::<Option<String>>("time_zone")? {
+            Some(name) => Some(ZoneName::parse(&name).ok_or_else(|| corrupt("time_zone", &name))?),
+            None => None,
+        },
         phone_numbers,
         emails,
     })

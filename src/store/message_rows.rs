@@ -14,7 +14,7 @@ use crate::domain::message::{
     Direction, Message, MessageError, MessageStatus, Protocol, Purpose, Recipient,
 };
 
-pub(crate) const MESSAGE_COLUMNS: &str = "uuid, dealer_uuid, department_uuid, customer_uuid, user_uuid, credential, direction, protocol, purpose, is_manual, body, subject, recipient, cc, bcc, options, override_optout, callback_url, callback_metadata, request_uuid, status, error_code, error_description, warnings, provider_message_id, composed_body, sender, created_at, updated_at";
+pub(crate) const MESSAGE_COLUMNS: &str = "uuid, dealer_uuid, department_uuid, customer_uuid, user_uuid, credential, direction, protocol, purpose, is_manual, body, subject, recipient, cc, bcc, options, override_optout, callback_url, callback_metadata, request_uuid, status, error_code, error_description, warnings, provider_message_id, composed_body, sender, created_at, updated_at, scheduled_for";
 
 /// The statuses a receipt never moves a message out of.
 pub(crate) const FINAL_STATUSES: &str =
@@ -66,13 +66,14 @@ pub(crate) fn message_from_row(r: &impl Row) -> StoreResult<Message> {
         sender: r.field("sender")?,
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
+        held_until: r.opt_time("scheduled_for")?,
     })
 }
 
 /// Writes one message, inside the caller's transaction.
 pub(crate) async fn insert_message<B: Backend>(tx: &mut B::Conn, m: &Message) -> StoreResult<()> {
     let sql = format!(
-        "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)"
+        "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
     );
     B::query(sqlx::AssertSqlSafe(sql))
         .uuid(m.uuid)
@@ -104,6 +105,7 @@ pub(crate) async fn insert_message<B: Backend>(tx: &mut B::Conn, m: &Message) ->
         .bind(&m.sender)
         .time(m.created_at)
         .time(m.updated_at)
+        .opt_time(m.held_until)
         .execute(tx)
         .await?;
     Ok(())
@@ -166,7 +168,8 @@ pub(crate) async fn update_message<B: Backend>(
              provider_message_id = COALESCE($5, provider_message_id),
              composed_body = COALESCE($6, composed_body),
              sender = COALESCE($7, sender),
-             updated_at = $8
+             updated_at = $8,
+             scheduled_for = COALESCE($9, scheduled_for)
          WHERE uuid = $1",
     )
     .uuid(uuid)
@@ -177,6 +180,7 @@ pub(crate) async fn update_message<B: Backend>(
     .bind(&update.composed_body)
     .bind(&update.sender)
     .time(now)
+    .opt_time(update.held_until)
     .execute(tx)
     .await?;
     Ok(())

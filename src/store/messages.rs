@@ -111,6 +111,8 @@ pub struct MessageUpdate {
     pub provider_message_id: Option<String>,
     pub composed_body: Option<String>,
     pub sender: Option<String>,
+    /// Held until then (quiet hours, a holiday): the message's `scheduledFor`.
+    pub held_until: Option<OffsetDateTime>,
     pub callbacks: Vec<NewCallback>,
 }
 

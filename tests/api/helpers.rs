@@ -208,7 +208,9 @@ impl TestApp {
     }
 
     /// Creates a department with `settings` merged into sensible test defaults; returns
-    /// `(department, default user)`. Without a `textSenderNumber` of the test's own, it texts
+    /// `(department, default user)`. Quiet hours are off unless `settings` turns them on: the
+    /// suite runs at whatever hour CI does, and quiet hours are tested on the clock the tests
+    /// move (`quiet_hours.rs`). Without a `textSenderNumber` of the test's own, it texts
     /// from [`SENDER_NUMBER`] if no other dealer does (a number belongs to one dealer), else
     /// from a number of its own.
     pub async fn create_department(&self, dealer: Uuid, settings: Value) -> (Uuid, Uuid) {
@@ -218,6 +220,7 @@ impl TestApp {
             "emailSender": "service@dealer.example.com",
             "emailSenderName": "Service Team",
             "footer": "Acme Motors, 1 Main St",
+            "quietHours": null,
         });
         let own_number = settings.get("textSenderNumber").is_some();
         if let (Some(base), Some(extra)) = (body.as_object_mut(), settings.as_object()) {

@@ -192,7 +192,8 @@ impl Node {
     }
 
     /// A dealer; a department texting from [`SENDER`] and emailing from
-    /// `service@dealer.example.com`, with rate limits no test reaches; a user; `people`
+    /// `service@dealer.example.com`, with rate limits no test reaches and quiet hours off (these
+    /// tests run at whatever hour CI does); a user; `people`
     /// imported from the DMS (so their numbers are opted in); and a credential that may create
     /// and read messages.
     pub async fn tenant(&self, client: &Client, people: Vec<Value>) -> Tenant {
@@ -208,7 +209,8 @@ impl Node {
                     &format!("/admin/v1/dealers/{dealer}/departments"),
                     json!({"name": "Service", "textSenderNumber": SENDER,
                         "emailSender": "service@dealer.example.com",
-                        "rateLimits": {"automatedPerHour": 100000, "automatedPerDay": 100000}}),
+                        "rateLimits": {"automatedPerHour": 100000, "automatedPerDay": 100000},
+                        "quietHours": null}),
                 )
                 .await["uuid"],
         );

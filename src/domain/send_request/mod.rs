@@ -33,6 +33,8 @@ impl Problem {
 
 /// Longest `delay` accepted: 30 days.
 pub const MAX_DELAY_SECONDS: u64 = 30 * 86_400;
+/// Furthest `sendAt` accepted: 35 days ahead (SPEC 4.1, as Twilio's own scheduling).
+pub const MAX_SEND_AT_DAYS: i64 = 35;
 const MAX_CALLBACK_URL: usize = 2048;
 const MAX_SUBJECT: usize = 998;
 const MAX_CC: usize = 50;

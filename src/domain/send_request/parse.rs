@@ -6,14 +6,17 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::fields::Problems;
 use super::wire::{Body, Field, Section};
-use super::{MAX_DELAY_SECONDS, MAX_SUBJECT, Problem, is_callback_url};
+use super::{MAX_DELAY_SECONDS, MAX_SEND_AT_DAYS, MAX_SUBJECT, Problem, is_callback_url};
 use crate::domain::codes::ErrorCode;
 use crate::domain::message::{Direction, MAX_TEXT_CHARS, Protocol, SendOptions, SendRequest};
 
-pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
+/// The request in `bytes`, received at `now` (`sendAt` is measured from it).
+pub fn parse(bytes: &[u8], now: OffsetDateTime) -> Result<SendRequest, Vec<Problem>> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         vec![Problem::new(
             ErrorCode::InvalidRequest,
@@ -137,6 +140,11 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
                     "overrideOptoutRules",
                     &mut options.override_optout_rules,
                 ),
+                (
+                    s.override_holidays,
+                    "overrideHolidays",
+                    &mut options.override_holidays,
+                ),
             ] {
                 if let Some(b) = p.boolean(field, &format!("{AT}.{name}")) {
                     *slot = b;
@@ -170,6 +178,19 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
                 )),
                 Field::Misfit(_) => {
                     p.invalid("messageSendingAttributes.delay: expected a number of seconds")
+                }
+            }
+            let delay_given = !matches!(s.delay, Field::Missing);
+            if let Some(at) = send_at(&mut p, s.send_at, now) {
+                if delay_given {
+                    p.invalid(
+                        "messageSendingAttributes.sendAt: give either delay or sendAt, not both",
+                    );
+                } else if options.send_synchronously {
+                    p.invalid("messageSendingAttributes.sendAt: only an asynchronous message can be scheduled");
+                } else {
+                    // A time already past means now.
+                    options.send_at = (at > now).then_some(at);
                 }
             }
             cc = p.string_list(s.cc, &format!("{AT}.listOfEmailsToBeCCed"));
@@ -215,4 +236,30 @@ pub fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
         }),
         _ => Err(p.0),
     }
+}
+
+/// `sendAt`: an RFC 3339 time at most [`MAX_SEND_AT_DAYS`] after `now`.
+fn send_at(p: &mut Problems, field: Field<String>, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    const AT: &str = "messageSendingAttributes.sendAt";
+    let text = match field {
+        Field::Missing => return None,
+        Field::Value(text) => text,
+        Field::Misfit(_) => {
+            p.invalid(format!(
+                "{AT}: expected an RFC 3339 time such as 2026-12-24T15:00:00Z"
+            ));
+            return None;
+        }
+    };
+    let Ok(at) = OffsetDateTime::parse(text.trim(), &Rfc3339) else {
+        p.invalid(format!(
+            "{AT}: {text:?} is not an RFC 3339 time such as 2026-12-24T15:00:00Z"
+        ));
+        return None;
+    };
+    if at > now + time::Duration::days(MAX_SEND_AT_DAYS) {
+        p.invalid(format!("{AT}: at most {MAX_SEND_AT_DAYS} days ahead"));
+        return None;
+    }
+    Some(at)
 }

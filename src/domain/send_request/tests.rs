@@ -1,7 +1,14 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::domain::message::{MAX_TEXT_CHARS, Protocol};
+use crate::domain::message::{MAX_TEXT_CHARS, Protocol, SendRequest};
+
+/// The time every request of these tests is received.
+const NOW: time::OffsetDateTime = time::macros::datetime!(2026-12-07 15:00 UTC);
+
+fn parse(bytes: &[u8]) -> Result<SendRequest, Vec<Problem>> {
+    super::parse(bytes, NOW)
+}
 
 fn problems(body: Value) -> Vec<(ErrorCode, String)> {
     parse(body.to_string().as_bytes())
@@ -220,5 +227,73 @@ fn a_delay_is_whole_seconds_within_the_limit() {
             problems(with_delay(bad)),
             vec![(ErrorCode::InvalidRequest, whole.clone())]
         );
+    }
+}
+
+#[test]
+fn send_at_is_an_rfc_3339_time_at_most_35_days_ahead() {
+    let with = |sending: Value| {
+        json!({"messageAttributes": {"body": "Hi", "isManual": false, "protocol": "TEXT", "type": "OUTGOING"},
+            "messageSendingAttributes": sending})
+    };
+    let ten_days = parse(
+        with(json!({"sendAt": "2026-12-17T15:00:00Z", "overrideHolidays": true}))
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        ten_days.options.send_at,
+        Some(time::macros::datetime!(2026-12-17 15:00 UTC))
+    );
+    assert!(ten_days.options.override_holidays);
+    let offset = parse(
+        with(json!({"sendAt": "2026-12-17T10:00:00-05:00"}))
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        offset.options.send_at,
+        Some(time::macros::datetime!(2026-12-17 15:00 UTC))
+    );
+    let past = parse(
+        with(json!({"sendAt": "2026-12-01T00:00:00Z"}))
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(past.options.send_at, None, "a time already past means now");
+    let edge = parse(
+        with(json!({"sendAt": "2027-01-11T15:00:00Z"}))
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    assert!(
+        edge.options.send_at.is_some(),
+        "35 days exactly is accepted"
+    );
+    for (sending, says) in [
+        (
+            json!({"sendAt": "2027-01-16T15:00:00Z"}),
+            "at most 35 days ahead",
+        ),
+        (json!({"sendAt": "tomorrow"}), "is not an RFC 3339 time"),
+        (json!({"sendAt": 1765000000}), "expected an RFC 3339 time"),
+        (
+            json!({"sendAt": "2026-12-17T15:00:00Z", "delay": 60}),
+            "either delay or sendAt",
+        ),
+        (
+            json!({"sendAt": "2026-12-17T15:00:00Z", "sendSynchronously": true}),
+            "only an asynchronous message",
+        ),
+        (json!({"overrideHolidays": "yes"}), "overrideHolidays"),
+    ] {
+        let found = problems(with(sending.clone()));
+        assert_eq!(found.len(), 1, "{sending}: {found:?}");
+        assert_eq!(found[0].0, ErrorCode::InvalidRequest);
+        assert!(found[0].1.contains(says), "{sending}: {found:?}");
     }
 }

@@ -101,6 +101,10 @@ pub(super) struct SendingAttributes {
     pub override_optout_rules: Field<bool>,
     #[serde(default)]
     pub delay: Field<u64>,
+    #[serde(default, rename = "sendAt")]
+    pub send_at: Field<String>,
+    #[serde(default, rename = "overrideHolidays")]
+    pub override_holidays: Field<bool>,
     #[serde(default, rename = "listOfEmailsToBeCCed")]
     pub cc: Field<Vec<Value>>,
     #[serde(default, rename = "listOfEmailsToBeBCCed")]

@@ -74,7 +74,7 @@ pub async fn accept(
         due_at: if inline {
             now
         } else {
-            now + time::Duration::seconds(request.options.delay_seconds as i64)
+            message.held_until.unwrap_or(now)
         },
         lease: inline.then_some(lease),
     });

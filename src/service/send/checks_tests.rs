@@ -51,6 +51,7 @@ fn customer() -> Customer {
         last_name: None,
         company: None,
         customer_key: None,
+        time_zone: None,
         phone_numbers: vec![phone("+15555550100", false), phone("+15555550101", true)],
         emails: vec![CustomerEmail {
             email_address: EmailAddress::parse("john@example.com").unwrap(),

@@ -8,6 +8,7 @@ mod accept;
 mod checks;
 mod copies;
 mod inline;
+mod schedule;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -106,6 +107,8 @@ pub async fn send(deps: &SendDeps<'_>, call: SendCall<'_>) -> Result<Sent, Failu
     )
     .await?;
 
+    // When its first attempt is due: `delay`, `sendAt`, then quiet hours and holidays.
+    let held_until = schedule::held_until(request, department, &customer, &recipient, now);
     let message = Message::requested(
         Checked {
             credential: call.credential,
@@ -119,6 +122,7 @@ pub async fn send(deps: &SendDeps<'_>, call: SendCall<'_>) -> Result<Sent, Failu
             warnings,
             override_granted: call.override_granted,
             request_uuid: call.request_uuid,
+            held_until,
         },
         now,
     );

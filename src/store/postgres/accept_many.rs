@@ -77,7 +77,8 @@ async fn insert_messages(conn: &mut PgConnection, batch: &[Accepted<'_>]) -> Sto
             .push_bind(m.composed_body.clone())
             .push_bind(m.sender.clone())
             .push_bind(at(m.created_at))
-            .push_bind(at(m.updated_at));
+            .push_bind(at(m.updated_at))
+            .push_bind(m.held_until.map(at));
     });
     // Each batch size is its own statement text: not worth a place in the statement cache.
     q.build().persistent(false).execute(&mut *conn).await?;

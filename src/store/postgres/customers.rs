@@ -15,7 +15,7 @@ use crate::store::customers::{CustomerBackend, customer_from_row, email_from_row
 
 impl CustomerBackend for PgStore {
     // Sorted as SQLite sorts: byte order ("C"), missing names first.
-    const SEARCH_SQL: &'static str = r#"SELECT uuid, dealer_uuid, first_name, last_name, company, customer_key
+    const SEARCH_SQL: &'static str = r#"SELECT uuid, dealer_uuid, first_name, last_name, company, customer_key, time_zone
               FROM customers c
               WHERE c.dealer_uuid = $1 AND (
                   ($2 <> '' AND (c.customer_key = $2

@@ -62,6 +62,7 @@ async fn update_messages(conn: &mut PgConnection, kept: &[&Finish]) -> StoreResu
     let mut uuid = Vec::with_capacity(kept.len());
     let (mut status, mut code, mut description) = (vec![], vec![], vec![]);
     let (mut provider_id, mut body, mut sender, mut when) = (vec![], vec![], vec![], vec![]);
+    let mut held = Vec::with_capacity(kept.len());
     for f in kept {
         let u = &f.update;
         uuid.push(f.job.message_uuid);
@@ -72,6 +73,7 @@ async fn update_messages(conn: &mut PgConnection, kept: &[&Finish]) -> StoreResu
         body.push(u.composed_body.as_deref());
         sender.push(u.sender.as_deref());
         when.push(at(f.now));
+        held.push(u.held_until.map(at));
     }
     sqlx::query(
         "UPDATE messages m SET status = COALESCE(u.status, m.status),
@@ -80,9 +82,10 @@ async fn update_messages(conn: &mut PgConnection, kept: &[&Finish]) -> StoreResu
              provider_message_id = COALESCE(u.provider_id, m.provider_message_id),
              composed_body = COALESCE(u.body, m.composed_body),
              sender = COALESCE(u.sender, m.sender),
-             updated_at = u.at
-         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
-              AS u(uuid, status, code, description, provider_id, body, sender, at)
+             updated_at = u.at,
+             scheduled_for = COALESCE(u.held, m.scheduled_for)
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[])
+              AS u(uuid, status, code, description, provider_id, body, sender, at, held)
          WHERE m.uuid = u.uuid",
     )
     .bind(&uuid)
@@ -93,6 +96,7 @@ async fn update_messages(conn: &mut PgConnection, kept: &[&Finish]) -> StoreResu
     .bind(&body)
     .bind(&sender)
     .bind(&when)
+    .bind(&held)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -80,7 +80,8 @@ async fn insert_messages(conn: &mut SqliteConnection, batch: &[Accepted<'_>]) ->
                 .push_bind(m.composed_body.clone())
                 .push_bind(m.sender.clone())
                 .push_bind(ms(m.created_at))
-                .push_bind(ms(m.updated_at));
+                .push_bind(ms(m.updated_at))
+                .push_bind(m.held_until.map(ms));
         },
     );
     // Each batch size is its own statement text: not worth a place in the statement cache.

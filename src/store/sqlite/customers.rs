@@ -11,7 +11,7 @@ use crate::store::backend::{Backend, Query, Row};
 use crate::store::customers::{CustomerBackend, customer_from_row, email_from_row, phone_from_row};
 
 impl CustomerBackend for SqliteStore {
-    const SEARCH_SQL: &'static str = r"SELECT uuid, dealer_uuid, first_name, last_name, company, customer_key
+    const SEARCH_SQL: &'static str = r"SELECT uuid, dealer_uuid, first_name, last_name, company, customer_key, time_zone
               FROM customers c
               WHERE c.dealer_uuid = $1 AND (
                   ($2 <> '' AND (c.customer_key = $2

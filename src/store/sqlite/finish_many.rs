@@ -40,7 +40,8 @@ const FINISH_MANY: &str = concat!(
          provider_message_id = COALESCE(u.value ->> 'provider_id', messages.provider_message_id),
          composed_body = COALESCE(u.value ->> 'body', messages.composed_body),
          sender = COALESCE(u.value ->> 'sender', messages.sender),
-         updated_at = u.value ->> 'at'
+         updated_at = u.value ->> 'at',
+         scheduled_for = COALESCE(u.value ->> 'held', messages.scheduled_for)
      FROM json_each($2) AS u
      WHERE messages.uuid = u.value ->> 'uuid' AND ",
     held!("u"),
@@ -97,6 +98,7 @@ pub(super) async fn finish_many_in(
             "provider_id": u.provider_message_id,
             "body": u.composed_body,
             "sender": u.sender,
+            "held": u.held_until.map(ms),
             "at": at,
         }));
         for a in &f.attempts {
