@@ -33,8 +33,9 @@ impl Clock {
     pub fn advance_to(&self, at: OffsetDateTime) {
         let ahead = at - self.now();
         if ahead.is_positive() {
-            self.offset_ms
-                .fetch_add(ahead.whole_milliseconds() as i64, Ordering::Relaxed);
+            // Rounded up: the clock reads `at` or a moment after, never a moment before.
+            let ms = (ahead.whole_microseconds() + 999) / 1000;
+            self.offset_ms.fetch_add(ms as i64, Ordering::Relaxed);
         }
     }
 }

@@ -34,6 +34,7 @@ mod nodes;
 mod one_recipient;
 mod optout;
 mod postmark_flow;
+mod quiet_hours;
 mod send_delivery;
 mod send_errors;
 mod send_examples;

@@ -49,6 +49,7 @@ async fn directory(store: &dyn Store) -> (Dealer, Department, Customer) {
         last_name: Some("Doe".into()),
         company: None,
         customer_key: None,
+        time_zone: None,
         phone_numbers: vec![],
         emails: vec![CustomerEmail {
             email_address: EmailAddress::parse("john@example.com").unwrap(),

@@ -132,5 +132,6 @@ async fn message(store: &dyn Store) -> Message {
         sender: None,
         created_at: now,
         updated_at: now,
+        held_until: None,
     }
 }

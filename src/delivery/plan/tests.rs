@@ -13,8 +13,9 @@ use crate::domain::{EmailAddress, PhoneNumber};
 const HOUR: Duration = Duration::from_secs(3600);
 const MAX_AGE: u64 = 14_400;
 
+/// A Monday, 10:00 in New York (the department's zone): inside the calling window.
 fn created() -> OffsetDateTime {
-    datetime!(2026-01-05 10:00 UTC)
+    datetime!(2026-01-05 15:00 UTC)
 }
 
 fn department() -> Department {
@@ -83,6 +84,7 @@ fn facts_for(message: &Message, department: Department) -> Facts {
         },
         department,
         user: Some(user),
+        customer_zone: None,
     }
 }
 
@@ -139,6 +141,7 @@ fn max_age_gives_up_only_after_the_first_attempt() {
 fn max_age_counts_from_when_a_delayed_message_was_due() {
     let (mut message, facts) = sendable();
     message.options.delay_seconds = 600;
+    message.held_until = Some(created() + time::Duration::seconds(600));
     let late = created() + time::Duration::seconds(MAX_AGE as i64 + 300);
     assert!(matches!(
         plan(&message, &facts, 3, late, MAX_AGE),
@@ -344,4 +347,85 @@ fn an_undelivered_receipt_without_a_code_takes_the_providers() {
         undelivered(Some(ErrorCode::OptedOutCommunicationValue)),
     );
     assert_eq!(error.unwrap().code, ErrorCode::OptedOutCommunicationValue);
+}
+
+#[test]
+fn an_automated_text_in_quiet_hours_is_held_until_the_window_opens() {
+    let (message, facts) = sendable();
+    // 23:00 in New York; the window opens at 08:00 (13:00 UTC).
+    let night = datetime!(2026-01-06 04:00 UTC);
+    assert_eq!(
+        plan(&message, &facts, 0, night, MAX_AGE),
+        Plan::Hold {
+            until: datetime!(2026-01-06 13:00 UTC)
+        }
+    );
+    // A retry falls under the same rule.
+    let mut retried = message.clone();
+    retried.held_until = Some(night - time::Duration::minutes(5));
+    assert!(matches!(
+        plan(&retried, &facts, 2, night, MAX_AGE),
+        Plan::Hold { .. }
+    ));
+    assert_eq!(
+        held_update(datetime!(2026-01-06 13:00 UTC)).status,
+        Some(MessageStatus::Scheduled)
+    );
+}
+
+#[test]
+fn manual_synchronous_keyword_and_email_messages_are_never_held() {
+    let night = datetime!(2026-01-06 04:00 UTC);
+    let (mut manual, facts) = sendable();
+    manual.is_manual = true;
+    assert!(matches!(
+        plan(&manual, &facts, 0, night, MAX_AGE),
+        Plan::Send { .. }
+    ));
+    let (mut sync, facts) = sendable();
+    sync.options.send_synchronously = true;
+    assert!(matches!(
+        plan(&sync, &facts, 0, night, MAX_AGE),
+        Plan::Send { .. }
+    ));
+    let (mut reply, _) = sendable();
+    reply.purpose = Purpose::KeywordReply;
+    let facts = facts_for(&reply, department());
+    assert!(matches!(
+        plan(&reply, &facts, 0, night, MAX_AGE),
+        Plan::Send { .. }
+    ));
+    let department = department();
+    let email = email_message(&department);
+    let facts = facts_for(&email, department);
+    assert!(matches!(
+        plan(&email, &facts, 0, night, MAX_AGE),
+        Plan::Send { .. }
+    ));
+}
+
+#[test]
+fn the_customers_zone_is_the_recipients_clock_at_send_time() {
+    let (message, mut facts) = sendable();
+    // 23:00 in New York is 20:00 in Los Angeles.
+    facts.customer_zone =
+        crate::domain::quiet_hours::settings::ZoneName::parse("America/Los_Angeles");
+    let night = datetime!(2026-01-06 04:00 UTC);
+    assert!(matches!(
+        plan(&message, &facts, 0, night, MAX_AGE),
+        Plan::Send { .. }
+    ));
+}
+
+#[test]
+fn time_spent_held_does_not_count_towards_max_age() {
+    let (mut message, facts) = sendable();
+    // Held overnight after a first attempt: max age counts from the release.
+    let release = created() + time::Duration::hours(24);
+    message.held_until = Some(release);
+    let soon_after = release + time::Duration::minutes(5);
+    assert!(matches!(
+        plan(&message, &facts, 1, soon_after, MAX_AGE),
+        Plan::Send { .. }
+    ));
 }

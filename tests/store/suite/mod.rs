@@ -105,6 +105,7 @@ pub(crate) fn customer(dealer: &Dealer, first: &str, phones: &[&str], emails: &[
         last_name: Some("Doe".into()),
         company: None,
         customer_key: Some(format!("KEY-{first}")),
+        time_zone: None,
         phone_numbers: phones
             .iter()
             .map(|p| CustomerPhone {
@@ -175,6 +176,7 @@ pub(crate) fn message(
         sender: None,
         created_at: at,
         updated_at: at,
+        held_until: None,
     }
 }
 
