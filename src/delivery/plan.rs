@@ -72,9 +72,13 @@ pub(super) fn plan(
 }
 
 /// `delivery.max_age_seconds`: a message retried (never its first attempt) longer than that
-/// after it was last due is not sent any more; time spent held does not count.
+/// after it was last due is not sent any more; time spent held does not count. Due: the later
+/// of `created_at + delay` (an operator's retry moves the delay to its own time) and the last
+/// time it was held until (`sendAt`, quiet hours, a holiday).
 fn too_old(message: &Message, attempts: u32, now: OffsetDateTime, max_age_seconds: u64) -> bool {
-    let due = message.held_until.unwrap_or(message.created_at);
+    let delayed =
+        message.created_at + time::Duration::seconds(message.options.delay_seconds as i64);
+    let due = message.held_until.map_or(delayed, |held| held.max(delayed));
     attempts > 0 && (now - due).whole_seconds() > max_age_seconds as i64
 }
 

@@ -89,9 +89,13 @@ async fn a_scheduled_message_is_cancelled() {
     browser
         .open(&app, "/console/messages?status=SCHEDULED")
         .await;
+    // The list says when a held message will go.
+    let list = browser.body().await;
+    assert!(list.contains("SCHEDULED until "), "{list}");
     browser
         .click(&format!("a[href='/console/messages/{held}']"))
         .await;
+    assert!(browser.body().await.contains("Scheduled for"));
     browser.screenshot("scheduled-message").await;
     browser
         .click(&format!(
