@@ -749,6 +749,25 @@ async fn department_and_customer_settings_are_checked() {
         read["department"]["settings"]["holidays"],
         json!(["2026-07-04", "2026-12-25"])
     );
+    // `quietHours: null` turns them off, and a PATCH of something else keeps them off; a
+    // window turns them on again.
+    app.admin_ok(Method::PATCH, &path, json!({"quietHours": null}))
+        .await;
+    app.admin_ok(Method::PATCH, &path, json!({"footer": "Acme"}))
+        .await;
+    let read = app.admin_ok(Method::GET, &path, Value::Null).await;
+    assert_eq!(read["department"]["settings"]["quietHours"], Value::Null);
+    app.admin_ok(
+        Method::PATCH,
+        &path,
+        json!({"quietHours": {"start": "21:30", "end": "08:30"}}),
+    )
+    .await;
+    let read = app.admin_ok(Method::GET, &path, Value::Null).await;
+    assert_eq!(
+        read["department"]["settings"]["quietHours"],
+        json!({"start": "21:30", "end": "08:30"})
+    );
 
     let response = app
         .call(
@@ -760,6 +779,29 @@ async fn department_and_customer_settings_are_checked() {
         .await;
     let body = assert_error(response, 400, "INVALID_REQUEST").await;
     assert!(body.to_string().contains("timeZone"), "{body}");
+    // A zone is kept, absent keeps it, `null` clears it.
+    let pat = app
+        .create_customer(
+            &tenant,
+            json!({"firstName": "Pat", "timeZone": "America/Denver"}),
+        )
+        .await;
+    assert_eq!(
+        app.get_customer(&tenant, pat).await["timeZone"],
+        "America/Denver"
+    );
+    app.create_customer(&tenant, json!({"uuid": pat, "lastName": "Lee"}))
+        .await;
+    assert_eq!(
+        app.get_customer(&tenant, pat).await["timeZone"],
+        "America/Denver"
+    );
+    app.create_customer(&tenant, json!({"uuid": pat, "timeZone": null}))
+        .await;
+    assert_eq!(
+        app.get_customer(&tenant, pat).await["timeZone"],
+        Value::Null
+    );
     let imported = app
         .admin(
             Method::POST,

@@ -70,7 +70,8 @@ pub struct DepartmentReply {
 }
 
 /// A JSON merge patch (RFC 7386) of `{name, <settings>}`: `null` clears an optional setting
-/// or restores a default.
+/// or restores a default, except where `null` is a setting's own value
+/// ([`NULL_IS_A_VALUE`]: `quietHours: null` turns quiet hours off, SPEC 5.5).
 pub(super) async fn update_department(
     _: Admin,
     State(state): State<AppState>,
@@ -87,7 +88,15 @@ pub(super) async fn update_department(
         department.name = required_name(name, "name")?;
     }
     let mut current = serde_json::to_value(&department.settings).map_err(ApiError::internal)?;
+    let set_null: Vec<String> = NULL_IS_A_VALUE
+        .iter()
+        .filter(|k| patch.get(**k).is_some_and(Value::is_null))
+        .map(|k| k.to_string())
+        .collect();
     merge_patch(&mut current, Value::Object(patch));
+    for key in set_null {
+        current[key] = Value::Null;
+    }
     department.settings = from_value(current, "")?;
     state.store.update_department(&department).await?;
     Ok(Reply::ok(DepartmentReply {
@@ -100,6 +109,9 @@ pub(super) async fn update_department(
         },
     }))
 }
+
+/// Settings for which `null` is a value of its own rather than "back to the default".
+const NULL_IS_A_VALUE: &[&str] = &["quietHours"];
 
 fn merge_patch(target: &mut Value, patch: Value) {
     match patch {

@@ -58,7 +58,8 @@ fn area_code(number: &PhoneNumber) -> Option<u16> {
 pub struct Calendar<'a> {
     /// The recipient's clock.
     pub zone: TimeZone,
-    /// The recipient's region (a US state code) when known.
+    /// The recipient's region when the area code tells it (`FL`, `CA-ON`, `JAM`: see
+    /// `tables.rs`).
     pub region: Option<&'static str>,
     /// `None`: quiet hours are off for the department (and with them the state windows).
     pub quiet_hours: Option<QuietHours>,
