@@ -1,5 +1,6 @@
 //! What Herald talks to during a benchmark, inside the bench process: a fake Twilio that
-//! answers every create-message call `201` at once with a fresh sid, and a callback receiver
+//! answers every create-message call `201` with a fresh sid (once it has fetched the MMS's
+//! media, as Twilio does, when the call names any), and a callback receiver
 //! that notes when each message's `SENT` callback arrived. Also the no-op endpoint that sets
 //! the ceiling (run in a child process of its own, like Herald).
 
@@ -22,26 +23,71 @@ pub const AUTH_TOKEN: &str = "bench-twilio-auth-token";
 /// The fake Twilio's create-message endpoint; `base_url` is Herald's `[text.twilio] base_url`.
 pub struct FakeTwilio {
     pub base_url: String,
+    herald: Arc<Mutex<String>>,
 }
+
+/// Herald's `public_base_url` in a benchmark; the fake Twilio fetches media URLs under it
+/// from the Herald running now ([`FakeTwilio::fetch_media_from`]).
+pub const PUBLIC_BASE_URL: &str = "http://herald.bench";
 
 impl FakeTwilio {
     pub async fn start() -> anyhow::Result<Self> {
-        let calls = Arc::new(AtomicU64::new(0));
+        let herald = Arc::new(Mutex::new(String::new()));
+        let state = Twilio {
+            calls: Arc::new(AtomicU64::new(0)),
+            http: reqwest::Client::new(),
+            herald: herald.clone(),
+        };
         let app = Router::new()
             .route(
                 "/2010-04-01/Accounts/{sid}/Messages.json",
                 post(create_message),
             )
-            .with_state(calls);
+            .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Ok(Self { base_url })
+        Ok(Self { base_url, herald })
+    }
+
+    /// Media URLs under [`PUBLIC_BASE_URL`] are fetched from `url`, the Herald measured now.
+    pub fn fetch_media_from(&self, url: &str) {
+        *self.herald.lock().unwrap() = url.to_string();
     }
 }
 
-async fn create_message(State(calls): State<Arc<AtomicU64>>, body: Bytes) -> Response {
-    let n = calls.fetch_add(1, Ordering::Relaxed) + 1;
+#[derive(Clone)]
+struct Twilio {
+    calls: Arc<AtomicU64>,
+    http: reqwest::Client,
+    herald: Arc<Mutex<String>>,
+}
+
+async fn create_message(State(twilio): State<Twilio>, body: Bytes) -> Response {
+    let n = twilio.calls.fetch_add(1, Ordering::Relaxed) + 1;
+    let media: Vec<String> = form_urlencoded::parse(&body)
+        .filter(|(k, _)| k == "MediaUrl")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    for url in &media {
+        let url = match url.strip_prefix(PUBLIC_BASE_URL) {
+            Some(rest) => format!("{}{rest}", twilio.herald.lock().unwrap()),
+            None => url.clone(),
+        };
+        let fetched = match twilio.http.get(&url).send().await {
+            Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+            _ => false,
+        };
+        if !fetched {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({
+                    "code": 11200, "message": "HTTP retrieval failure", "status": 400
+                })),
+            )
+                .into_response();
+        }
+    }
     let param = |name: &str| {
         form_urlencoded::parse(&body)
             .find(|(k, _)| k == name)
@@ -57,7 +103,7 @@ async fn create_message(State(calls): State<Arc<AtomicU64>>, body: Bytes) -> Res
         "error_message": null,
         "from": param("From"),
         "messaging_service_sid": null,
-        "num_media": "0",
+        "num_media": media.len().to_string(),
         "num_segments": "1",
         "sid": sid,
         "status": "queued",

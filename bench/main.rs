@@ -67,6 +67,10 @@ struct Args {
     /// `--herald-env HERALD_DELIVERY__WORKERS=0`).
     #[arg(long)]
     accept_only: bool,
+    /// Each text carries one JPEG attachment of this many bytes (an MMS, whose picture the
+    /// fake Twilio fetches from Herald's media URL); 0: none.
+    #[arg(long, default_value_t = 0)]
+    attachment_bytes: usize,
     /// Extra `KEY=VALUE` environment for Herald (e.g. `HERALD_DELIVERY__WORKERS=0`); repeatable.
     #[arg(long = "herald-env", value_parser = parse_env)]
     herald_env: Vec<(String, String)>,
@@ -228,7 +232,11 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     let receiver = fakes::Receiver::start().await?;
     let bodies = (0..usize::from(args.customers))
         .map(|i| {
-            let body = target::example_one(&receiver.url, &target::customer_number(i));
+            let mut body = target::example_one(&receiver.url, &target::customer_number(i));
+            if args.attachment_bytes > 0 {
+                body["messageAttributes"]["attachments"] =
+                    serde_json::json!([target::picture(args.attachment_bytes, i)]);
+            }
             Ok(Bytes::from(serde_json::to_vec(&body)?))
         })
         .collect::<anyhow::Result<Vec<Bytes>>>()?;
@@ -453,6 +461,7 @@ async fn measure_herald(
     let store = target::FreshStore::create(args.store, &args.postgres_url).await?;
     let herald =
         target::start_herald(herald_path, store.url(), &twilio.base_url, &args.herald_env).await?;
+    twilio.fetch_media_from(&herald.url);
     let result = drive_herald(args, &herald, receiver, bodies).await;
     herald.stop().await;
     store.remove().await;

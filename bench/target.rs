@@ -140,7 +140,8 @@ pub async fn start_herald(
         .env("HERALD_TEXT__TWILIO__BASE_URL", twilio_base_url)
         .env("HERALD_TEXT__TWILIO__ACCOUNT_SID", fakes::ACCOUNT_SID)
         .env("HERALD_TEXT__TWILIO__AUTH_TOKEN", fakes::AUTH_TOKEN)
-        .env("HERALD_CALLBACKS__ALLOW_PRIVATE_NETWORKS", "true");
+        .env("HERALD_CALLBACKS__ALLOW_PRIVATE_NETWORKS", "true")
+        .env("HERALD_PUBLIC_BASE_URL", fakes::PUBLIC_BASE_URL);
     // Herald's own defaults (`info,sqlx=warn`) unless the operator asks for another filter.
     if let Ok(filter) = std::env::var("RUST_LOG") {
         command.env("RUST_LOG", filter);
@@ -348,5 +349,22 @@ pub fn example_one(callback: &str, number: &str) -> Value {
             "addFooter": false,
             "sendVCard": false
         }
+    })
+}
+
+/// A JPEG-sized attachment of `bytes` bytes, different for each customer `i`, in base64.
+pub fn picture(bytes: usize, i: usize) -> Value {
+    use base64::Engine as _;
+    let mut content = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    let mut x = i as u32 + 1;
+    while content.len() < bytes.max(6) - 2 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        content.push((x >> 16) as u8);
+    }
+    content.extend([0xFF, 0xD9]);
+    json!({
+        "fileName": "pads.jpg",
+        "contentType": "image/jpeg",
+        "content": base64::engine::general_purpose::STANDARD.encode(content),
     })
 }

@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::{self, Deliverer};
 use crate::providers::Providers;
+use crate::providers::twilio::media::MediaFetcher;
 use crate::server;
 use crate::store::{self, CachedStore, Store, Wakeups};
 
@@ -81,6 +82,7 @@ impl Application {
                 )),
             clock.clone(),
         )?;
+        let inbound_media = Arc::new(MediaFetcher::from_settings(&settings)?);
         let state = AppState {
             credentials: api::CredentialCache::new(store.clone(), clock.clone()),
             store,
@@ -89,6 +91,7 @@ impl Application {
             delivery_wake: wakeups.jobs.clone(),
             metrics: metrics_handle(),
             dev_callbacks: Arc::default(),
+            inbound_media,
             clock,
         };
         Ok(Self {

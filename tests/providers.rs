@@ -32,6 +32,8 @@ pub fn text(media_urls: &[&str]) -> Outgoing {
         subject: None,
         body: "Your car is ready.\nText STOP to opt-out".into(),
         media_urls: media_urls.iter().map(|s| s.to_string()).collect(),
+        html_body: None,
+        attachments: vec![],
     }
 }
 
@@ -47,6 +49,8 @@ pub fn email(cc: &[&str], bcc: &[&str]) -> Outgoing {
         subject: Some("Message from Acme Motors".into()),
         body: "Dear John,\n\nYour car is ready. Café open until 6.\n.\n-- Sarah Johnson".into(),
         media_urls: vec![],
+        html_body: None,
+        attachments: vec![],
     }
 }
 

@@ -384,3 +384,91 @@ async fn postgres_twilio_ten_sigkills_nothing_lost_nothing_sent_twice() {
 async fn postgres_postmark_ten_sigkills_nothing_lost_nothing_sent_twice() {
     on_postgres(Provider::Postmark).await;
 }
+
+/// An attachment is in the store, not in memory (SPEC 4.5): a node that accepts MMS with
+/// pictures and delivers none (no workers) is killed; the next node sends each one, and the
+/// fake Twilio fetches, through the media URL, exactly the bytes that were sent.
+async fn attachments_survive(database_url: &str) {
+    use base64::Engine as _;
+    let _one = ONE_AT_A_TIME.lock().await;
+    const PUBLIC: &str = "https://herald.example.com";
+    let mut fake = Fake::Twilio(fake_twilio::FakeTwilio::start().await);
+    let mut env = fake.node_env();
+    env.push(("HERALD_PUBLIC_BASE_URL", PUBLIC.into()));
+    let Fake::Twilio(twilio) = &mut fake else {
+        unreachable!("a Twilio fake")
+    };
+    let mut accepting: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    accepting.push(("HERALD_DELIVERY__WORKERS", "0"));
+    let client = Client::new();
+    let node = Node::start(database_url, &accepting).await;
+    let t = tenant(&client, &node).await;
+    let pictures: Vec<Vec<u8>> = (0..5u32)
+        .map(|i| {
+            (0..200_000u32)
+                .map(|b| (b.wrapping_mul(31).wrapping_add(i * 7) % 256) as u8)
+                .collect()
+        })
+        .collect();
+    let mut sent = HashMap::new();
+    for (i, picture) in pictures.iter().enumerate() {
+        let body = json!({
+            "messageAttributes": {"body": format!("picture {i}"), "isManual": false,
+                "protocol": "TEXT", "type": "OUTGOING",
+                "attachments": [{"fileName": format!("p{i}.jpg"), "contentType": "image/jpeg",
+                    "content": base64::engine::general_purpose::STANDARD.encode(picture)}]},
+            "messageSendingAttributes": {"addTCPAFooter": false}
+        });
+        let response = client
+            .post(format!(
+                "{}/communications/department/{}/user/{}/customer/{}/message",
+                node.url, t.department, t.user, t.customers[i]
+            ))
+            .basic_auth(&t.username, Some(&t.password))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        sent.insert(format!("picture {i}"), picture.clone());
+    }
+    node.kill().await;
+    assert!(
+        twilio.try_next_request().is_none(),
+        "nothing was handed over before the kill"
+    );
+
+    let all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let node = Node::start(database_url, &all).await;
+    twilio.fetch_media_via(PUBLIC, &node.url);
+    for _ in 0..pictures.len() {
+        twilio.next_request().await;
+    }
+    let created = twilio.created();
+    assert_eq!(created.len(), pictures.len());
+    for m in &created {
+        assert_eq!(m.media.len(), 1, "{}", m.body);
+        assert_eq!(m.media[0].status, 200, "{}", m.body);
+        assert!(
+            m.media[0].bytes == sent[&m.body],
+            "{}: the bytes sent",
+            m.body
+        );
+    }
+    node.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_attachments_survive_a_sigkill_between_accept_and_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("herald.db").display());
+    attachments_survive(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_attachments_survive_a_sigkill_between_accept_and_delivery() {
+    let Some((url, _drop_database)) = postgres_support::fresh_database_url().await else {
+        return;
+    };
+    attachments_survive(&url).await;
+}

@@ -12,6 +12,7 @@ use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{ApiJson, ApiQuery};
 use super::state::AppState;
 use crate::domain::PhoneNumber;
+use crate::domain::attachment::AttachmentInfo;
 use crate::domain::codes::ErrorCode;
 use crate::domain::keywords::Keyword;
 use crate::domain::optout::OptState;
@@ -30,6 +31,11 @@ pub struct OutboxView {
     subject: Option<String>,
     body: String,
     media_urls: Vec<String>,
+    /// An email's HTML part, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    html_body: Option<String>,
+    /// The files attached to an email (a text's media are in `mediaUrls`).
+    attachments: Vec<AttachmentInfo>,
     sent_at: String,
 }
 
@@ -63,6 +69,8 @@ pub async fn outbox(
                 subject: e.subject,
                 body: e.body,
                 media_urls: e.media_urls,
+                html_body: e.html_body,
+                attachments: e.attachments,
                 sent_at: e.sent_at.format(&Rfc3339).unwrap_or_default(),
             })
             .collect(),
@@ -106,6 +114,7 @@ pub async fn inbound(
         to: to.clone(),
         body: body.body,
         provider_message_id: None,
+        attachments: Vec::new(),
     };
     let received = inbound::receive(&state.store, &state.delivery_wake, text, state.clock.now())
         .await

@@ -12,6 +12,7 @@ use super::error::{ApiError, ApiResult, Reply};
 use super::extract::{ApiPath, ApiQuery, path_uuid};
 use super::lookup::{dealer_customer, invalid_customer_404};
 use super::state::AppState;
+use crate::domain::attachment::AttachmentInfo;
 use crate::domain::codes::ErrorCode;
 use crate::domain::credential::Scope;
 use crate::domain::message::{Direction, Message, MessageStatus, Protocol, Purpose};
@@ -45,6 +46,11 @@ pub struct MessageView {
     /// What was sent (composed), or the body as requested while not yet sent.
     body: String,
     subject: Option<String>,
+    /// An email's `htmlBody` as requested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    html_body: Option<String>,
+    /// `{attachmentUUID, fileName, contentType, size}` of each file sent or received with it.
+    attachments: Vec<AttachmentInfo>,
     communication_value: String,
     from: Option<String>,
     cc: Vec<String>,
@@ -72,6 +78,8 @@ impl From<Message> for MessageView {
             scheduled_for: m.scheduled_for().map(crate::domain::report::rfc3339_utc),
             body: m.composed_body.unwrap_or(m.body),
             subject: m.subject,
+            html_body: m.html_body,
+            attachments: m.attachments,
             communication_value: m.recipient.to_string(),
             from: m.sender,
             cc: m.cc.iter().map(|a| a.to_string()).collect(),

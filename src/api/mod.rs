@@ -21,6 +21,7 @@ mod health;
 mod http_metrics;
 mod locks;
 mod lookup;
+mod media;
 pub(crate) mod messages;
 mod optout;
 mod public;
@@ -41,6 +42,7 @@ pub use state::AppState;
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.http.body_limit_bytes;
+    let send_body_limit = state.settings.http.send_body_limit_bytes;
     let timeout = Duration::from_secs(state.settings.http.request_timeout_seconds);
     Router::new()
         .route("/healthz", get(health::alive))
@@ -49,9 +51,11 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(docs::openapi))
         .route("/docs", get(docs::page))
         .route("/vcard/{file}", get(public::department_vcard))
+        .route("/media/{attachment}/{file}", get(media::attachment))
         .route(
             "/communications/department/{department}/user/{user}/customer/{customer}/message",
-            post(send::send),
+            // Attachments ride in the body: the send endpoint has a limit of its own.
+            post(send::send).layer(DefaultBodyLimit::max(send_body_limit)),
         )
         .route(
             "/communications/department/{department}/message/{message}",
@@ -64,6 +68,12 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/twilio/status", post(webhooks::twilio::status))
         .route("/webhooks/twilio/inbound", post(webhooks::twilio::inbound))
         .route("/webhooks/postmark", post(webhooks::postmark::receive))
+        // An inbound email carries its attachments: the send endpoint's limit.
+        .route(
+            "/webhooks/postmark/inbound",
+            post(webhooks::postmark_inbound::inbound)
+                .layer(DefaultBodyLimit::max(send_body_limit)),
+        )
         .route(
             "/customer/v2/department/{department}/customer",
             post(customers::save).get(customers::search),

@@ -9,6 +9,7 @@ use super::auth::CredentialCache;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::Deliverer;
+use crate::providers::twilio::media::MediaFetcher;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -22,6 +23,8 @@ pub struct AppState {
     pub delivery_wake: Arc<Notify>,
     pub metrics: PrometheusHandle,
     pub clock: Clock,
+    /// Fetches the media of inbound MMS from Twilio.
+    pub inbound_media: Arc<MediaFetcher>,
     /// The last callbacks received by `POST /dev/callbacks`, newest last.
     pub dev_callbacks: Arc<std::sync::Mutex<std::collections::VecDeque<serde_json::Value>>>,
 }

@@ -8,6 +8,9 @@ use serde::Deserialize;
 pub struct HttpSettings {
     /// Largest accepted request body; larger ones get `413`.
     pub body_limit_bytes: usize,
+    /// Largest accepted body of the send endpoint, which carries attachments in base64
+    /// (SPEC 4.5: an email's 10 MB of files is about 13.4 MB of base64).
+    pub send_body_limit_bytes: usize,
     /// A request still running after this long is answered `503`.
     pub request_timeout_seconds: u64,
     /// A request's line and headers must arrive within this long of the connection opening

@@ -48,6 +48,7 @@ log_format = "text"
 
 [http]
 body_limit_bytes = 262144
+send_body_limit_bytes = 16777216
 request_timeout_seconds = 30
 header_read_timeout_seconds = 10
 idle_timeout_seconds = 60
@@ -144,6 +145,7 @@ impl Settings {
             ));
         }
         if self.http.body_limit_bytes == 0
+            || self.http.send_body_limit_bytes == 0
             || self.http.request_timeout_seconds == 0
             || self.http.header_read_timeout_seconds == 0
             || self.http.idle_timeout_seconds == 0

@@ -80,6 +80,11 @@ impl Deliverer {
             dealer,
             user,
             customer_zone: customer.and_then(|c| c.time_zone),
+            attachments: if message.attachments.is_empty() {
+                Vec::new()
+            } else {
+                self.store.attachments_of(message.uuid).await?
+            },
         }))
     }
 }

@@ -8,14 +8,15 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::domain::codes::ErrorCode;
-use crate::domain::compose::{compose, email_from, email_subject};
+use crate::domain::compose::{compose, compose_html, email_from, email_subject};
 use crate::domain::directory::{Dealer, Department, RateLimits, User};
+use crate::domain::media_token;
 use crate::domain::message::{Message, MessageError, MessageStatus, Protocol, Purpose, Recipient};
 use crate::domain::policy::{Decision, DeliveryFacts, decide};
 use crate::domain::quiet_hours::settings::ZoneName;
 use crate::domain::quiet_hours::{Calendar, applies};
 use crate::providers::{Outgoing, Receipt};
-use crate::store::MessageUpdate;
+use crate::store::{MessageUpdate, StoredAttachment};
 
 /// Everything the rules and the provider need, read fresh at send time.
 pub(super) struct Facts {
@@ -26,6 +27,8 @@ pub(super) struct Facts {
     pub user: Option<User>,
     /// The customer's own zone, when set: the recipient's clock (SPEC 5.5).
     pub customer_zone: Option<ZoneName>,
+    /// The message's attachments, with their bytes and token secrets (SPEC 4.5).
+    pub attachments: Vec<StoredAttachment>,
 }
 
 /// What a step does with a message whose facts are gathered (and whose earlier hand-over, if
@@ -132,24 +135,39 @@ pub(super) fn rate_windows(message: &Message, limits: &RateLimits) -> Vec<(Durat
     }
 }
 
-/// What the provider is handed: the body composed for a customer message with a user
-/// (signature, footers), the department's sender, the email subject, the vCard link.
+/// What the provider is handed at `now`: the body (and an email's HTML part) composed for a
+/// customer message with a user (signature, footers), the department's sender, the email
+/// subject; a text's media URLs (the vCard, then each attachment with a token minted now), an
+/// email's attachments.
 pub(super) fn compose_outgoing(
     message: &Message,
     facts: &Facts,
     public_base_url: &str,
+    now: OffsetDateTime,
 ) -> Outgoing {
     let settings = &facts.department.settings;
-    let body = match (&facts.user, message.purpose) {
-        (Some(user), Purpose::Customer) => compose(
+    let user = facts
+        .user
+        .as_ref()
+        .filter(|_| message.purpose == Purpose::Customer);
+    let body = match user {
+        Some(user) => compose(
             message.protocol,
             &message.body,
             &message.options,
             user,
             settings,
         ),
-        _ => message.body.clone(),
+        None => message.body.clone(),
     };
+    let html_body = message
+        .html_body
+        .as_deref()
+        .filter(|_| message.protocol == Protocol::Email)
+        .map(|html| match user {
+            Some(user) => compose_html(html, &message.options, user, settings),
+            None => html.to_string(),
+        });
     let (from, subject) = match message.protocol {
         Protocol::Text => (
             settings
@@ -172,13 +190,43 @@ pub(super) fn compose_outgoing(
             )),
         ),
     };
-    let media_urls = if message.protocol == Protocol::Text && message.options.send_v_card {
-        vec![format!(
-            "{public_base_url}/vcard/{}.vcf",
-            facts.department.uuid
-        )]
+    let (mut media_urls, mut attachments) = (Vec::new(), Vec::new());
+    match message.protocol {
+        Protocol::Text => {
+            if message.options.send_v_card {
+                media_urls.push(format!(
+                    "{public_base_url}/vcard/{}.vcf",
+                    facts.department.uuid
+                ));
+            }
+            media_urls.extend(
+                facts
+                    .attachments
+                    .iter()
+                    .map(|a| media_url(public_base_url, a, now)),
+            );
+        }
+        Protocol::Email => {
+            attachments = facts
+                .attachments
+                .iter()
+                .map(|a| a.attachment.clone())
+                .collect();
+        }
+    }
+    // An email of attachments alone still has a text part: providers refuse an empty one.
+    let body = if message.protocol == Protocol::Email
+        && body.trim().is_empty()
+        && html_body.is_none()
+        && !attachments.is_empty()
+    {
+        let names: Vec<&str> = attachments
+            .iter()
+            .map(|a| a.info.file_name.as_str())
+            .collect();
+        format!("Attached: {}", names.join(", "))
     } else {
-        Vec::new()
+        body
     };
     Outgoing {
         message_uuid: message.uuid,
@@ -190,8 +238,30 @@ pub(super) fn compose_outgoing(
         subject,
         body,
         media_urls,
+        html_body,
+        attachments,
     }
 }
+
+/// `<public_base_url>/media/<attachmentUUID>/<fileName>?token=<token>` (SPEC 4.5), the name
+/// percent-encoded as one path segment.
+pub(super) fn media_url(
+    public_base_url: &str,
+    a: &StoredAttachment,
+    now: OffsetDateTime,
+) -> String {
+    let info = &a.attachment.info;
+    let name = percent_encoding::utf8_percent_encode(&info.file_name, PATH_SEGMENT);
+    let token = media_token::mint(&a.secret, info.uuid, now);
+    format!("{public_base_url}/media/{}/{name}?token={token}", info.uuid)
+}
+
+/// What a path segment must escape: everything but unreserved characters.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// The change a step that leaves `message` queued makes: a `SCHEDULED` message whose held time
 /// has come is `ACCEPTED` from then on, written with the step's own result (no write of its own).

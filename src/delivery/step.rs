@@ -124,7 +124,7 @@ impl Deliverer {
                 return Ok(None);
             }
         };
-        let outgoing = compose_outgoing(&message, &facts, &self.settings.public_base_url());
+        let outgoing = compose_outgoing(&message, &facts, &self.settings.public_base_url(), now);
         // The attempts this step records with its result, and the number of its own.
         let mut next = NextAttempt::after(job);
         if let Some(doubt) = job.doubt {

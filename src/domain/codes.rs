@@ -89,6 +89,8 @@ code_enum! {
         // SPEC 4.2 and 5.2.
         InvalidCallbackUrl => "INVALID_CALLBACK_URL",
         MessageTooLong => "MESSAGE_TOO_LONG",
+        /// SPEC 4.5: not base64, empty, over a limit, or a type the protocol cannot carry.
+        InvalidAttachment => "INVALID_ATTACHMENT",
         QueuedMessageExpired => "QUEUED_MESSAGE_EXPIRED",
         IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
         // Herald: credentials, request shape and its own endpoints.

@@ -34,12 +34,59 @@ pub fn compose(
         Protocol::Text => "\n",
         Protocol::Email => "\n\n",
     };
-    std::iter::once(body.to_string())
+    // A message of attachments alone has no body line (SPEC 4.5).
+    (!body.is_empty())
+        .then(|| body.to_string())
+        .into_iter()
         .chain(signature)
         .chain(footer)
         .chain(tcpa)
         .collect::<Vec<_>>()
         .join(separator)
+}
+
+/// An email's HTML part (SPEC 4.5): `htmlBody` as given, then the signature and the footer
+/// each as an escaped paragraph, before the closing `</body>` when there is one. The same
+/// options as the text part (`addSignature`, `addFooter`).
+pub fn compose_html(
+    html: &str,
+    options: &SendOptions,
+    sender: &User,
+    settings: &DepartmentSettings,
+) -> String {
+    let mut paragraphs = String::new();
+    if options.add_signature {
+        let signature = format!("-- {} {}", sender.first_name, sender.last_name);
+        paragraphs.push_str(&format!("<p>{}</p>", escape_html(signature.trim_end())));
+    }
+    if let Some(footer) = settings
+        .footer
+        .as_deref()
+        .filter(|f| options.add_footer && !f.trim().is_empty())
+    {
+        let lines: Vec<String> = footer.lines().map(escape_html).collect();
+        paragraphs.push_str(&format!("<p>{}</p>", lines.join("<br>")));
+    }
+    match html.to_ascii_lowercase().rfind("</body>") {
+        Some(at) => format!("{}{paragraphs}{}", &html[..at], &html[at..]),
+        None => format!("{html}{paragraphs}"),
+    }
+}
+
+/// `text` with the five characters HTML gives meaning to written as references.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The subject of an email: the request's, else the department's, else
@@ -205,6 +252,41 @@ mod tests {
         assert_eq!(
             email_subject(Some("Hi"), &DepartmentSettings::default(), &dealer),
             "Hi"
+        );
+    }
+
+    #[test]
+    fn attachments_alone_have_no_body_line() {
+        let s = settings();
+        assert_eq!(
+            compose(Protocol::Text, "", &SendOptions::default(), &sarah(), &s),
+            s.tcpa_footer
+        );
+    }
+
+    #[test]
+    fn html_gets_escaped_paragraphs_before_its_body_end() {
+        let options = SendOptions {
+            add_signature: true,
+            add_footer: true,
+            ..SendOptions::default()
+        };
+        let s = DepartmentSettings {
+            footer: Some("Acme <Motors> & Sons\n1 Main St".into()),
+            ..DepartmentSettings::default()
+        };
+        assert_eq!(
+            compose_html(
+                "<html><BODY><p>Hi</p></BODY></html>",
+                &options,
+                &sarah(),
+                &s
+            ),
+            "<html><BODY><p>Hi</p><p>-- Sarah Johnson</p><p>Acme &lt;Motors&gt; &amp; Sons<br>1 Main St</p></BODY></html>"
+        );
+        assert_eq!(
+            compose_html("<b>Hi</b>", &SendOptions::default(), &sarah(), &s),
+            "<b>Hi</b>"
         );
     }
 }

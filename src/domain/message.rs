@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::attachment::{Attachment, AttachmentInfo};
 use super::codes::{ErrorCode, WarningCode};
 use super::{EmailAddress, PhoneNumber};
 
@@ -189,8 +190,12 @@ impl Default for SendOptions {
 /// whether they belong to the customer is checked later (step 6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendRequest {
+    /// Empty only when there are attachments (SPEC 4.5).
     pub body: String,
     pub subject: Option<String>,
+    /// `htmlBody` (EMAIL): the HTML alternative of `body`.
+    pub html_body: Option<String>,
+    pub attachments: Vec<Attachment>,
     pub is_manual: bool,
     pub protocol: Protocol,
     pub direction: Direction,
@@ -286,6 +291,10 @@ pub struct Message {
     /// The body as requested, before composition.
     pub body: String,
     pub subject: Option<String>,
+    /// `htmlBody` as requested (EMAIL), before the signature and footer are appended.
+    pub html_body: Option<String>,
+    /// The files sent with it; their bytes are in the store (`Store::attachment_contents`).
+    pub attachments: Vec<AttachmentInfo>,
     /// The number (TEXT) or address (EMAIL): for an incoming message, the customer's own.
     pub recipient: Recipient,
     pub cc: Vec<EmailAddress>,

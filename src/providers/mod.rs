@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::config::{EmailProviderKind, Settings, TextProviderKind};
+use crate::domain::attachment::Attachment;
 use crate::domain::codes::ErrorCode;
 use crate::store::Store;
 
@@ -34,7 +35,12 @@ pub struct Outgoing {
     pub bcc: Vec<String>,
     pub subject: Option<String>,
     pub body: String,
+    /// The media a TEXT carries (the vCard, its attachments), each a URL Herald serves.
     pub media_urls: Vec<String>,
+    /// An EMAIL's HTML part, composed (SPEC 4.5).
+    pub html_body: Option<String>,
+    /// The files attached to an EMAIL, with their bytes.
+    pub attachments: Vec<Attachment>,
 }
 
 /// What a provider made of a message.

@@ -54,6 +54,8 @@ impl Provider for OutboxProvider {
             subject: m.subject.clone(),
             body: m.body.clone(),
             media_urls: m.media_urls.clone(),
+            html_body: m.html_body.clone(),
+            attachments: m.attachments.iter().map(|a| a.info.clone()).collect(),
             sent_at: self.clock.now(),
         };
         match self.store.record_outbox(&entry).await {

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::domain::PhoneNumber;
+use crate::domain::attachment::Attachment;
 use crate::domain::directory::Department;
 use crate::domain::keywords::{Keyword, classify};
 use crate::domain::message::{Direction, Message, MessageStatus, Purpose};
@@ -26,6 +27,8 @@ pub struct InboundText {
     pub to: PhoneNumber,
     pub body: String,
     pub provider_message_id: Option<String>,
+    /// An MMS's media, fetched (SPEC 4.5).
+    pub attachments: Vec<Attachment>,
 }
 
 #[derive(Debug)]
@@ -89,7 +92,10 @@ pub async fn receive(
     incoming.composed_body = Some(text.body.clone());
     incoming.sender = Some(text.from.to_string());
     incoming.provider_message_id = text.provider_message_id.clone();
-    store.accept_message(&incoming, None, None, None).await?;
+    incoming.attachments = text.attachments.iter().map(|a| a.info.clone()).collect();
+    store
+        .accept_with_attachments(&incoming, &text.attachments, None, None, None)
+        .await?;
 
     let keyword = classify(&text.body);
     let event = match keyword {

@@ -4,6 +4,7 @@
 
 pub mod admin_actions;
 pub mod inbound;
+pub mod inbound_email;
 pub mod optout;
 pub mod send;
 

@@ -14,7 +14,7 @@ use crate::domain::message::{
     Direction, Message, MessageError, MessageStatus, Protocol, Purpose, Recipient,
 };
 
-pub(crate) const MESSAGE_COLUMNS: &str = "uuid, dealer_uuid, department_uuid, customer_uuid, user_uuid, credential, direction, protocol, purpose, is_manual, body, subject, recipient, cc, bcc, options, override_optout, callback_url, callback_metadata, request_uuid, status, error_code, error_description, warnings, provider_message_id, composed_body, sender, created_at, updated_at, scheduled_for";
+pub(crate) const MESSAGE_COLUMNS: &str = "uuid, dealer_uuid, department_uuid, customer_uuid, user_uuid, credential, direction, protocol, purpose, is_manual, body, subject, recipient, cc, bcc, options, override_optout, callback_url, callback_metadata, request_uuid, status, error_code, error_description, warnings, provider_message_id, composed_body, sender, created_at, updated_at, scheduled_for, html_body, attachments";
 
 /// The statuses a receipt never moves a message out of.
 pub(crate) const FINAL_STATUSES: &str =
@@ -67,13 +67,15 @@ pub(crate) fn message_from_row(r: &impl Row) -> StoreResult<Message> {
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
         held_until: r.opt_time("scheduled_for")?,
+        html_body: r.field("html_body")?,
+        attachments: r.json("attachments")?,
     })
 }
 
 /// Writes one message, inside the caller's transaction.
 pub(crate) async fn insert_message<B: Backend>(tx: &mut B::Conn, m: &Message) -> StoreResult<()> {
     let sql = format!(
-        "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
+        "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)"
     );
     B::query(sqlx::AssertSqlSafe(sql))
         .uuid(m.uuid)
@@ -106,6 +108,8 @@ pub(crate) async fn insert_message<B: Backend>(tx: &mut B::Conn, m: &Message) ->
         .time(m.created_at)
         .time(m.updated_at)
         .opt_time(m.held_until)
+        .bind(&m.html_body)
+        .json(&m.attachments)?
         .execute(tx)
         .await?;
     Ok(())
@@ -273,6 +277,8 @@ pub(crate) fn outbox_from_row(r: &impl Row) -> StoreResult<OutboxEntry> {
         subject: r.field("subject")?,
         body: r.field("body")?,
         media_urls: r.json("media_urls")?,
+        html_body: r.field("html_body")?,
+        attachments: r.json("attachments")?,
         sent_at: r.time("sent_at")?,
     })
 }

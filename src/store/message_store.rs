@@ -25,6 +25,7 @@ use super::{
     ThreadCursor, ThreadOwner,
 };
 use crate::domain::PhoneNumber;
+use crate::domain::attachment::Attachment;
 use crate::domain::directory::Department;
 use crate::domain::message::{Message, MessageError, MessageStatus};
 
@@ -38,6 +39,7 @@ pub(crate) trait MessageBackend: Backend {
     fn accept_message(
         &self,
         message: &Message,
+        attachments: &[Attachment],
         job: Option<NewJob>,
         idempotency: Option<&IdempotencyClaim>,
         thread: Option<ThreadOwner>,
@@ -92,7 +94,18 @@ impl<S: MessageBackend> MessageStore for S {
         idempotency: Option<&IdempotencyClaim>,
         thread: Option<ThreadOwner>,
     ) -> StoreResult<AcceptOutcome> {
-        MessageBackend::accept_message(self, message, job, idempotency, thread).await
+        MessageBackend::accept_message(self, message, &[], job, idempotency, thread).await
+    }
+
+    async fn accept_with_attachments(
+        &self,
+        message: &Message,
+        attachments: &[Attachment],
+        job: Option<NewJob>,
+        idempotency: Option<&IdempotencyClaim>,
+        thread: Option<ThreadOwner>,
+    ) -> StoreResult<AcceptOutcome> {
+        MessageBackend::accept_message(self, message, attachments, job, idempotency, thread).await
     }
 
     async fn complete_idempotency(
@@ -284,8 +297,8 @@ impl<S: MessageBackend> MessageStore for S {
     async fn record_outbox(&self, e: &OutboxEntry) -> StoreResult<()> {
         let mut one = self.begin_one().await?;
         S::query(
-            "INSERT INTO outbox (message_uuid, protocol, sender, recipient, cc, bcc, subject, body, media_urls, sent_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            "INSERT INTO outbox (message_uuid, protocol, sender, recipient, cc, bcc, subject, body, media_urls, sent_at, html_body, attachments)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (message_uuid) DO NOTHING",
         )
         .uuid(e.message_uuid)
@@ -298,6 +311,8 @@ impl<S: MessageBackend> MessageStore for S {
         .bind(&e.body)
         .json(&e.media_urls)?
         .time(e.sent_at)
+        .bind(&e.html_body)
+        .json(&e.attachments)?
         .execute(&mut one)
         .await?;
         S::commit_one(one).await
@@ -315,7 +330,7 @@ impl<S: MessageBackend> MessageStore for S {
     async fn outbox(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
         let mut conn = self.read().await?;
         let rows = S::query(
-            "SELECT * FROM (SELECT id, message_uuid, protocol, sender, recipient, cc, bcc, subject, body, media_urls, sent_at
+            "SELECT * FROM (SELECT id, message_uuid, protocol, sender, recipient, cc, bcc, subject, body, media_urls, sent_at, html_body, attachments
                             FROM outbox ORDER BY id DESC LIMIT $1) AS newest ORDER BY id",
         )
         .bind(i64::from(limit))
@@ -334,6 +349,30 @@ impl<S: MessageBackend> MessageStore for S {
         .fetch_all(&mut conn)
         .await?;
         rows.iter().map(department_from_row).collect()
+    }
+
+    async fn departments_by_email_sender(
+        &self,
+        address: &crate::domain::EmailAddress,
+    ) -> StoreResult<Vec<Department>> {
+        // The sender address lives in the settings document, which the two backends query
+        // differently; inbound email is rare and a dealership group has hundreds of
+        // departments, so they are read and matched here.
+        let mut conn = self.read().await?;
+        let rows = S::query(
+            "SELECT uuid, dealer_uuid, name, settings, default_user_uuid FROM departments
+             ORDER BY created_at, uuid",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        let mut found = Vec::new();
+        for row in &rows {
+            let department = department_from_row(row)?;
+            if department.settings.email_sender.as_ref() == Some(address) {
+                found.push(department);
+            }
+        }
+        Ok(found)
     }
 
     async fn last_to_text(

@@ -220,6 +220,10 @@ pub struct OutboxEntry {
     pub subject: Option<String>,
     pub body: String,
     pub media_urls: Vec<String>,
+    /// An email's HTML part, as the provider would have received it.
+    pub html_body: Option<String>,
+    /// The files attached to an email (a text's are among `media_urls`).
+    pub attachments: Vec<crate::domain::attachment::AttachmentInfo>,
     pub sent_at: OffsetDateTime,
 }
 
@@ -237,6 +241,16 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn accept_message(
         &self,
         message: &Message,
+        job: Option<NewJob>,
+        idempotency: Option<&IdempotencyClaim>,
+        thread: Option<ThreadOwner>,
+    ) -> StoreResult<AcceptOutcome>;
+    /// [`MessageStore::accept_message`] with the message's attachments (SPEC 4.5), written in
+    /// the same transaction.
+    async fn accept_with_attachments(
+        &self,
+        message: &Message,
+        attachments: &[crate::domain::attachment::Attachment],
         job: Option<NewJob>,
         idempotency: Option<&IdempotencyClaim>,
         thread: Option<ThreadOwner>,
@@ -322,6 +336,11 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn outbox(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
     /// Departments texting from `number` (inbound routing), oldest first.
     async fn departments_by_sender(&self, number: &PhoneNumber) -> StoreResult<Vec<Department>>;
+    /// Departments emailing from `address` (inbound email routing), oldest first.
+    async fn departments_by_email_sender(
+        &self,
+        address: &crate::domain::EmailAddress,
+    ) -> StoreResult<Vec<Department>>;
     /// Of `dealer`'s departments texting from `sender`, the one whose latest OUTGOING TEXT to
     /// `customer` at `phone` is the newest (inbound routing of a shared number).
     async fn last_to_text(

@@ -17,6 +17,7 @@ use crate::domain::directory::{Dealer, Department, User};
 pub mod admin_actions;
 pub mod admin_ops;
 pub mod admin_reads;
+pub mod attachments;
 mod backend;
 pub mod backup;
 mod batcher;
@@ -37,6 +38,7 @@ pub mod sqlite;
 pub use admin_actions::AdminActionStore;
 pub use admin_ops::AdminOpsStore;
 pub use admin_reads::AdminReadStore;
+pub use attachments::{AttachmentStore, StoredAttachment};
 pub use cached::CachedStore;
 pub use compliance::{
     ComplianceStore, CustomerLock, LockOutcome, OptChange, OptHistoryEntry, UnlockOutcome,
@@ -96,6 +98,7 @@ pub trait Store:
     + AdminReadStore
     + AdminActionStore
     + AdminOpsStore
+    + AttachmentStore
 {
 }
 impl<T> Store for T where
@@ -108,6 +111,7 @@ impl<T> Store for T where
         + AdminReadStore
         + AdminActionStore
         + AdminOpsStore
+        + AttachmentStore
 {
 }
 

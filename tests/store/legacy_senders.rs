@@ -101,6 +101,7 @@ async fn upgraded_store_keeps_and_guards_the_shared_number(store: Arc<dyn Store>
         to: PhoneNumber::parse(SHARED).unwrap(),
         body: "STOP".into(),
         provider_message_id: None,
+        attachments: Vec::new(),
     };
     inbound::receive(&store, &Notify::new(), text, OffsetDateTime::now_utc())
         .await

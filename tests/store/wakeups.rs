@@ -116,6 +116,8 @@ async fn message(store: &dyn Store) -> Message {
         is_manual: true,
         body: "Hello".into(),
         subject: None,
+        html_body: None,
+        attachments: Vec::new(),
         recipient: Recipient::Phone(PhoneNumber::parse("+14155550199").unwrap()),
         cc: vec![],
         bcc: vec![],

@@ -57,6 +57,40 @@ impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// Each of `Attachments` as `(Name, ContentType, decoded Content)`.
+    pub fn attachments(&self) -> Vec<File> {
+        attachments(&self.body).unwrap_or_default()
+    }
+}
+
+/// `Attachments` of an email request, decoded; `Err` says what Postmark would refuse.
+/// An attachment as `(Name, ContentType, decoded Content)`.
+pub type File = (String, String, Vec<u8>);
+
+fn attachments(body: &Value) -> Result<Vec<File>, &'static str> {
+    use base64::Engine as _;
+    let Some(list) = body.get("Attachments") else {
+        return Ok(Vec::new());
+    };
+    let list = list.as_array().ok_or("Attachments must be a list")?;
+    list.iter()
+        .map(|a| {
+            let field = |name: &str| {
+                a[name]
+                    .as_str()
+                    .ok_or("an attachment needs Name, Content and ContentType")
+            };
+            let content = base64::engine::general_purpose::STANDARD
+                .decode(field("Content")?)
+                .map_err(|_| "attachment Content is not base64")?;
+            Ok((
+                field("Name")?.to_string(),
+                field("ContentType")?.to_string(),
+                content,
+            ))
+        })
+        .collect()
 }
 
 /// An email the fake took, as its search reports it.
@@ -220,6 +254,27 @@ async fn email(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) ->
     {
         let _ = shared.tx.send(request);
         return error(415, 0, "Accept and Content-Type must be application/json");
+    }
+    // What Postmark refuses with ErrorCode 300, "Invalid email request".
+    let has = |field: &str| request.body[field].as_str().is_some_and(|s| !s.is_empty());
+    if !has("TextBody") && !has("HtmlBody") {
+        let _ = shared.tx.send(request);
+        return error(
+            422,
+            300,
+            "Provide either email TextBody or HtmlBody or both.",
+        );
+    }
+    match attachments(&request.body) {
+        Err(why) => {
+            let _ = shared.tx.send(request);
+            return error(422, 300, why);
+        }
+        Ok(files) if files.iter().map(|f| f.2.len()).sum::<usize>() > 10 * 1024 * 1024 => {
+            let _ = shared.tx.send(request);
+            return error(422, 300, "Message size exceeds the 10 MB limit.");
+        }
+        Ok(_) => {}
     }
     let reply = shared
         .script
@@ -453,5 +508,55 @@ pub fn subscription_change(message_id: &str, recipient: &str, suppress: bool) ->
         "SuppressionReason": if suppress { Value::from("ManualSuppression") } else { Value::Null },
         "Tag": "",
         "Metadata": {}
+    })
+}
+
+/// Postmark's inbound webhook payload (as its documentation shows it) for an email `from` a
+/// customer `to` an address of the dealer's, with `attachments` as `(Name, ContentType,
+/// bytes)`.
+pub fn inbound(
+    from: &str,
+    to: &str,
+    subject: &str,
+    text: &str,
+    html: &str,
+    attachments: &[(&str, &str, &[u8])],
+) -> Value {
+    use base64::Engine as _;
+    let files: Vec<Value> = attachments
+        .iter()
+        .map(|(name, kind, bytes)| {
+            json!({
+                "Name": name,
+                "Content": base64::engine::general_purpose::STANDARD.encode(bytes),
+                "ContentType": kind,
+                "ContentLength": bytes.len(),
+                "ContentID": ""
+            })
+        })
+        .collect();
+    json!({
+        "FromName": "John Doe",
+        "MessageStream": "inbound",
+        "From": from,
+        "FromFull": {"Email": from, "Name": "John Doe", "MailboxHash": ""},
+        "To": format!("Service <{to}>"),
+        "ToFull": [{"Email": to, "Name": "Service", "MailboxHash": ""}],
+        "Cc": "",
+        "CcFull": [],
+        "Bcc": "",
+        "BccFull": [],
+        "OriginalRecipient": to,
+        "Subject": subject,
+        "MessageID": Uuid::new_v4().to_string(),
+        "ReplyTo": "",
+        "MailboxHash": "",
+        "Date": "Mon, 7 Dec 2026 10:45:32 -05:00",
+        "TextBody": text,
+        "HtmlBody": html,
+        "StrippedTextReply": text,
+        "Tag": "",
+        "Headers": [{"Name": "X-Spam-Status", "Value": "No"}],
+        "Attachments": files
     })
 }

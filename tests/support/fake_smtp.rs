@@ -77,6 +77,13 @@ impl Mail {
     pub fn body(&self) -> &str {
         self.data.split_once("\r\n\r\n").map_or("", |(_, b)| b)
     }
+
+    /// The message read as MIME, as a mail client would.
+    pub fn parsed(&self) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default()
+            .parse(self.data.as_bytes())
+            .expect("the message parses as MIME")
+    }
 }
 
 #[derive(Default)]

@@ -19,7 +19,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -28,7 +28,7 @@ use sha1::Sha1;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
-pub use messages::Created;
+pub use messages::{Created, Fetched};
 
 pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
 pub const AUTH_TOKEN: &str = "fake-twilio-auth-token";
@@ -96,6 +96,9 @@ impl Request {
     }
 }
 
+/// A medium of an inbound MMS: its content type and bytes.
+type Medium = (String, Vec<u8>);
+
 #[derive(Clone)]
 struct Shared {
     script: Arc<Mutex<VecDeque<Reply>>>,
@@ -107,6 +110,17 @@ struct Shared {
     list_failure: Arc<Mutex<Option<u16>>>,
     /// The query string of each list call, in turn.
     list_queries: Arc<Mutex<Vec<String>>>,
+    /// Media URLs starting with the first are fetched from the second instead (the proxy
+    /// in front of Herald, seen from Twilio).
+    media_via: Arc<Mutex<Option<(String, String)>>>,
+    http: reqwest::Client,
+    /// Media of inbound MMS, by their `ME...` sid: content type and bytes.
+    inbound_media: Arc<Mutex<HashMap<String, Medium>>>,
+    next_media: Arc<AtomicU32>,
+    /// Every fetch of an inbound medium: `(sid, authorized)`.
+    media_fetches: Arc<Mutex<Vec<(String, bool)>>>,
+    /// Where the media resources redirect to: another origin, as Twilio's storage is.
+    storage_url: Arc<Mutex<String>>,
 }
 
 pub struct FakeTwilio {
@@ -127,16 +141,32 @@ impl FakeTwilio {
             messages: Arc::default(),
             list_failure: Arc::default(),
             list_queries: Arc::default(),
+            media_via: Arc::default(),
+            http: reqwest::Client::new(),
+            inbound_media: Arc::default(),
+            next_media: Arc::new(AtomicU32::new(1)),
+            media_fetches: Arc::default(),
+            storage_url: Arc::default(),
         };
         let app = Router::new()
             .route(
                 "/2010-04-01/Accounts/{sid}/Messages.json",
                 post(create_message).get(list_messages),
             )
+            .route(
+                "/2010-04-01/Accounts/{sid}/Messages/{message}/Media/{media}",
+                get(media_resource),
+            )
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let storage = Router::new()
+            .route("/media-store/{media}", get(media_store))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        *shared.storage_url.lock().unwrap() = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, storage).await.unwrap() });
         Self {
             base_url,
             shared,
@@ -180,6 +210,34 @@ impl FakeTwilio {
             .find(|m| m.sid == sid)
             .unwrap_or_else(|| panic!("the fake created no message {sid}"));
         change(m);
+    }
+
+    /// Media URLs that start with `public` are fetched from `actual` instead: Herald's
+    /// `public_base_url` and the address the test reaches it at.
+    pub fn fetch_media_via(&self, public: &str, actual: &str) {
+        *self.shared.media_via.lock().unwrap() = Some((public.into(), actual.into()));
+    }
+
+    /// Keeps `bytes` as the medium of an inbound MMS and answers its `MediaUrl`, as Twilio's
+    /// inbound webhook gives it: under the account's Messages, answered with the account's
+    /// credentials by a redirect to the file's storage (which asks for none).
+    pub fn add_inbound_media(&self, content_type: &str, bytes: &[u8]) -> String {
+        let n = self.shared.next_media.fetch_add(1, Ordering::SeqCst);
+        let sid = format!("ME{n:032x}");
+        self.shared
+            .inbound_media
+            .lock()
+            .unwrap()
+            .insert(sid.clone(), (content_type.into(), bytes.to_vec()));
+        format!(
+            "{}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM{n:032x}/Media/{sid}",
+            self.base_url
+        )
+    }
+
+    /// Each fetch of an inbound medium's `MediaUrl`: `(ME sid, with the account's credentials)`.
+    pub fn media_fetches(&self) -> Vec<(String, bool)> {
+        self.shared.media_fetches.lock().unwrap().clone()
     }
 
     /// While `Some(status)`, the list call answers that HTTP error (Twilio's error body).
@@ -310,7 +368,24 @@ async fn create_message(
         let _ = shared.tx.send(request);
         return error(status, code, message);
     }
-    let resource = create(&shared, &mut request);
+    let urls: Vec<String> = request
+        .all("MediaUrl")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if request.param("Body").is_none_or(str::is_empty) && urls.is_empty() {
+        let _ = shared.tx.send(request);
+        return error(400, 21602, "Message body is required.");
+    }
+    if urls.len() > 10 {
+        let _ = shared.tx.send(request);
+        return error(400, 21623, "Number of media files exceeds allowed limit");
+    }
+    let mut media = Vec::with_capacity(urls.len());
+    for url in urls {
+        media.push(fetch(&shared, url).await);
+    }
+    let resource = create(&shared, &mut request, media);
     let _ = shared.tx.send(request);
     match reply {
         Reply::Slow(delay) => tokio::time::sleep(delay).await,
@@ -328,8 +403,37 @@ async fn create_message(
     (StatusCode::CREATED, axum::Json(resource)).into_response()
 }
 
+/// Fetches one `MediaUrl` as Twilio does: a plain GET, no credentials.
+async fn fetch(shared: &Shared, url: String) -> Fetched {
+    let via = shared.media_via.lock().unwrap().clone();
+    let target = match via {
+        Some((public, actual)) if url.starts_with(&public) => {
+            format!("{actual}{}", &url[public.len()..])
+        }
+        _ => url.clone(),
+    };
+    match shared.http.get(&target).send().await {
+        Ok(r) => Fetched {
+            url,
+            status: r.status().as_u16(),
+            content_type: r
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            bytes: r.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+        },
+        Err(_) => Fetched {
+            url,
+            status: 0,
+            content_type: None,
+            bytes: Vec::new(),
+        },
+    }
+}
+
 /// Keeps the message the call creates and answers its resource.
-fn create(shared: &Shared, request: &mut Request) -> serde_json::Value {
+fn create(shared: &Shared, request: &mut Request, media: Vec<Fetched>) -> serde_json::Value {
     let n = shared.next_sid.fetch_add(1, Ordering::SeqCst);
     let sid = format!("SM{n:032x}");
     request.sid = Some(sid.clone());
@@ -341,6 +445,7 @@ fn create(shared: &Shared, request: &mut Request) -> serde_json::Value {
         messaging_service_sid: request.param("MessagingServiceSid").map(str::to_string),
         body: request.param("Body").unwrap_or_default().into(),
         num_media: request.all("MediaUrl").len(),
+        media,
         status: "queued".into(),
         error_code: None,
         error_message: None,
@@ -370,4 +475,47 @@ async fn list_messages(
     let messages = shared.messages.lock().unwrap();
     let page = messages::page(&messages, &query);
     axum::Json(page).into_response()
+}
+
+/// A media resource: with the account's credentials, a `307` to the file's storage.
+async fn media_resource(
+    State(shared): State<Shared>,
+    Path((account_sid, _message, media)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let ok = authorized(&account_sid, &headers);
+    shared
+        .media_fetches
+        .lock()
+        .unwrap()
+        .push((media.clone(), ok));
+    if !ok {
+        return error(401, 20003, "Authenticate");
+    }
+    if !shared.inbound_media.lock().unwrap().contains_key(&media) {
+        return error(404, 20404, "The requested resource was not found");
+    }
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(
+            "location",
+            format!("{}/media-store/{media}", shared.storage_url.lock().unwrap()),
+        )],
+    )
+        .into_response()
+}
+
+/// The file's storage, as a presigned URL answers: no credentials asked, none to be sent.
+async fn media_store(
+    State(shared): State<Shared>,
+    Path(media): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if headers.contains_key("authorization") {
+        return (StatusCode::BAD_REQUEST, "credentials followed the redirect").into_response();
+    }
+    match shared.inbound_media.lock().unwrap().get(&media) {
+        Some((kind, bytes)) => ([("content-type", kind.clone())], bytes.clone()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }

@@ -18,12 +18,24 @@ pub struct Created {
     pub messaging_service_sid: Option<String>,
     pub body: String,
     pub num_media: usize,
+    /// Each `MediaUrl` as the fake fetched it when the message was created (Twilio fetches
+    /// the media of an MMS itself, from the URLs it is given).
+    pub media: Vec<Fetched>,
     pub status: String,
     pub error_code: Option<u32>,
     pub error_message: Option<String>,
     pub date_created: OffsetDateTime,
     pub date_updated: OffsetDateTime,
     pub date_sent: Option<OffsetDateTime>,
+}
+
+/// One media URL as the fake fetched it: the HTTP status, the content type and the bytes.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub url: String,
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
 }
 
 impl Created {

@@ -28,7 +28,7 @@ use crate::providers::Receipt;
 use crate::providers::postmark::webhook::{Event, Report};
 use crate::store::EmailOptChange;
 
-fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let hooks = &state.settings.webhooks;
     let (Some(user), Some(password)) = (
         hooks.postmark_username.as_deref().filter(|u| !u.is_empty()),

@@ -119,11 +119,13 @@ pub async fn inbound(
         return Ok(empty_twiml());
     }
     let to = sms.to.clone();
+    let attachments = state.inbound_media.fetch(&sms.media).await;
     let text = InboundText {
         from: sms.from,
         to: sms.to,
         body: sms.body,
         provider_message_id: sms.sid,
+        attachments,
     };
     let received = inbound::receive(&state.store, &state.delivery_wake, text, state.clock.now())
         .await

@@ -85,6 +85,7 @@ fn facts_for(message: &Message, department: Department) -> Facts {
         department,
         user: Some(user),
         customer_zone: None,
+        attachments: Vec::new(),
     }
 }
 
@@ -248,13 +249,13 @@ fn the_vcard_link_goes_only_with_a_text_that_asks_for_it() {
     let (mut message, facts) = sendable();
     let base = "https://herald.example";
     assert!(
-        compose_outgoing(&message, &facts, base)
+        compose_outgoing(&message, &facts, base, created())
             .media_urls
             .is_empty()
     );
     message.options.send_v_card = true;
     assert_eq!(
-        compose_outgoing(&message, &facts, base).media_urls,
+        compose_outgoing(&message, &facts, base, created()).media_urls,
         vec![format!(
             "https://herald.example/vcard/{}.vcf",
             facts.department.uuid
@@ -263,7 +264,7 @@ fn the_vcard_link_goes_only_with_a_text_that_asks_for_it() {
     message.protocol = Protocol::Email;
     message.recipient = Recipient::Email(EmailAddress::parse("john@example.com").unwrap());
     assert!(
-        compose_outgoing(&message, &facts, base)
+        compose_outgoing(&message, &facts, base, created())
             .media_urls
             .is_empty()
     );
@@ -272,7 +273,7 @@ fn the_vcard_link_goes_only_with_a_text_that_asks_for_it() {
 #[test]
 fn a_text_goes_from_the_departments_number_without_a_subject() {
     let (message, facts) = sendable();
-    let outgoing = compose_outgoing(&message, &facts, "http://x");
+    let outgoing = compose_outgoing(&message, &facts, "http://x", created());
     assert_eq!(outgoing.from, "+15550001111");
     assert_eq!(outgoing.to, "+15552223333");
     assert_eq!(outgoing.protocol, "TEXT");
@@ -286,14 +287,14 @@ fn an_email_has_its_subject_and_named_sender() {
     department.settings.email_sender_name = Some("Acme Service".into());
     let mut message = email_message(&department);
     let facts = facts_for(&message, department);
-    let outgoing = compose_outgoing(&message, &facts, "http://x");
+    let outgoing = compose_outgoing(&message, &facts, "http://x", created());
     assert_eq!(outgoing.from, "Acme Service <service@acme.example>");
     assert_eq!(
         outgoing.subject.as_deref(),
         Some("Message from Acme Motors")
     );
     message.subject = Some("Your appointment".into());
-    let outgoing = compose_outgoing(&message, &facts, "http://x");
+    let outgoing = compose_outgoing(&message, &facts, "http://x", created());
     assert_eq!(outgoing.subject.as_deref(), Some("Your appointment"));
 }
 
@@ -301,20 +302,29 @@ fn an_email_has_its_subject_and_named_sender() {
 fn an_unconfigured_sender_is_handed_over_empty() {
     let (message, mut facts) = sendable();
     facts.department.settings.text_sender_number = None;
-    assert_eq!(compose_outgoing(&message, &facts, "http://x").from, "");
+    assert_eq!(
+        compose_outgoing(&message, &facts, "http://x", created()).from,
+        ""
+    );
 }
 
 #[test]
 fn only_a_customer_message_with_a_user_is_composed() {
     let (mut message, mut facts) = sendable();
     message.options.add_signature = true;
-    let composed = compose_outgoing(&message, &facts, "http://x").body;
+    let composed = compose_outgoing(&message, &facts, "http://x", created()).body;
     assert_eq!(composed, "Hello\n-- Sarah Miller\nText STOP to opt-out");
     message.purpose = Purpose::KeywordReply;
-    assert_eq!(compose_outgoing(&message, &facts, "http://x").body, "Hello");
+    assert_eq!(
+        compose_outgoing(&message, &facts, "http://x", created()).body,
+        "Hello"
+    );
     message.purpose = Purpose::Customer;
     facts.user = None;
-    assert_eq!(compose_outgoing(&message, &facts, "http://x").body, "Hello");
+    assert_eq!(
+        compose_outgoing(&message, &facts, "http://x", created()).body,
+        "Hello"
+    );
 }
 
 #[test]

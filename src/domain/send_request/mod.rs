@@ -6,6 +6,7 @@
 //! `fields.rs` turns one field into the value it must be, noting a problem when it is not.
 //! This file holds what a problem is and the limits on a request.
 
+mod attachments;
 mod fields;
 mod parse;
 #[cfg(test)]

@@ -9,6 +9,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::attachments::attachments;
 use super::fields::Problems;
 use super::wire::{Body, Field, Section};
 use super::{MAX_DELAY_SECONDS, MAX_SEND_AT_DAYS, MAX_SUBJECT, Problem, is_callback_url};
@@ -37,6 +38,7 @@ pub fn parse(bytes: &[u8], now: OffsetDateTime) -> Result<SendRequest, Vec<Probl
 
     let (mut direction, mut protocol, mut is_manual, mut body, mut subject) =
         (None, None, None, None, None);
+    let (mut html_body, mut attachment_elements) = (None, Vec::new());
     match root.attributes {
         Section::Missing => p.push(
             ErrorCode::MissingMessageAttributes,
@@ -73,7 +75,16 @@ pub fn parse(bytes: &[u8], now: OffsetDateTime) -> Result<SendRequest, Vec<Probl
                     None
                 }
             };
+            match a.attachments {
+                Field::Missing => {}
+                Field::Value(list) => attachment_elements = list,
+                Field::Misfit(_) => p.invalid("messageAttributes.attachments: expected a list"),
+            }
+            // With at least one attachment the body may be empty or absent (SPEC 4.5).
+            let has_attachments = !attachment_elements.is_empty();
             body = match a.body {
+                Field::Missing if has_attachments => Some(String::new()),
+                Field::Value(s) if has_attachments && s.trim().is_empty() => Some(String::new()),
                 Field::Missing => {
                     p.push(
                         ErrorCode::MissingMessageBody,
@@ -95,6 +106,9 @@ pub fn parse(bytes: &[u8], now: OffsetDateTime) -> Result<SendRequest, Vec<Probl
                 }
             };
             subject = p.string(a.subject, "messageAttributes.subject");
+            html_body = p
+                .string(a.html_body, "messageAttributes.htmlBody")
+                .filter(|h| !h.trim().is_empty());
         }
     }
 
@@ -218,12 +232,19 @@ pub fn parse(bytes: &[u8], now: OffsetDateTime) -> Result<SendRequest, Vec<Probl
         }
     }
 
+    if html_body.is_some() && protocol == Some(Protocol::Text) {
+        p.invalid("messageAttributes.htmlBody: only an EMAIL has an HTML body");
+    }
+    let attachments = attachments(&mut p, attachment_elements, protocol, options.send_v_card);
+
     match (p.0.is_empty(), body, is_manual, protocol, direction) {
         (true, Some(body), Some(is_manual), Some(protocol), Some(direction)) => Ok(SendRequest {
             body,
             subject: subject
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
+            html_body,
+            attachments,
             is_manual,
             protocol,
             direction,

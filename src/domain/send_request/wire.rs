@@ -73,6 +73,12 @@ pub(super) struct Attributes {
     pub kind: Field<String>,
     #[serde(default)]
     pub subject: Field<String>,
+    #[serde(default, rename = "htmlBody")]
+    pub html_body: Field<String>,
+    /// Each element is checked on its own (`attachments.rs`), so one bad attachment does not
+    /// hide the others.
+    #[serde(default)]
+    pub attachments: Field<Vec<Value>>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
 }

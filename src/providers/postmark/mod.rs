@@ -3,10 +3,13 @@
 //! `Metadata`, which is also what an in-doubt hand-over is looked up by
 //! ([`reconcile`]).
 
+pub mod inbound;
 mod reconcile;
 pub mod webhook;
 
 use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -47,8 +50,21 @@ struct EmailRequest<'a> {
     bcc: Option<String>,
     subject: &'a str,
     text_body: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    html_body: Option<&'a str>,
     message_stream: &'a str,
     metadata: Metadata,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<AttachmentRequest<'a>>,
+}
+
+/// One of Postmark's `Attachments`: `{Name, Content (base64), ContentType}`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AttachmentRequest<'a> {
+    name: &'a str,
+    content: String,
+    content_type: &'a str,
 }
 
 #[derive(Serialize)]
@@ -94,10 +110,20 @@ impl Provider for PostmarkProvider {
             bcc: join(&m.bcc),
             subject: m.subject.as_deref().unwrap_or_default(),
             text_body: &m.body,
+            html_body: m.html_body.as_deref(),
             message_stream: &self.config.message_stream,
             metadata: Metadata {
                 message_uuid: m.message_uuid.to_string(),
             },
+            attachments: m
+                .attachments
+                .iter()
+                .map(|a| AttachmentRequest {
+                    name: &a.info.file_name,
+                    content: STANDARD.encode(&a.content),
+                    content_type: &a.info.content_type,
+                })
+                .collect(),
         };
         let response = self
             .http

@@ -2,6 +2,7 @@
 //! `StatusCallback` that brings the carrier's receipt back to `/webhooks/twilio/status`; an
 //! in-doubt hand-over is looked up in the Messages list (`reconcile`).
 
+pub mod media;
 mod reconcile;
 pub mod signature;
 pub mod webhook;
@@ -87,7 +88,10 @@ impl TwilioProvider {
             Some(sid) => form.push(("MessagingServiceSid", sid.as_str())),
             None => form.push(("From", m.from.as_str())),
         }
-        form.push(("Body", m.body.as_str()));
+        // A picture alone has no body: Twilio takes media without one.
+        if !m.body.is_empty() || m.media_urls.is_empty() {
+            form.push(("Body", m.body.as_str()));
+        }
         for url in &m.media_urls {
             form.push(("MediaUrl", url.as_str()));
         }

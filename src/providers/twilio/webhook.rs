@@ -64,7 +64,20 @@ pub struct InboundSms {
     pub body: String,
     /// Twilio's `MessageSid`: the same on a retried webhook.
     pub sid: Option<String>,
+    /// An MMS's media: `MediaUrl<i>` and `MediaContentType<i>` for each of `NumMedia`, at
+    /// most [`MAX_INBOUND_MEDIA`].
+    pub media: Vec<InboundMedia>,
 }
+
+/// One medium of an inbound MMS, still at Twilio.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMedia {
+    pub url: String,
+    pub content_type: String,
+}
+
+/// Twilio delivers at most ten media with one MMS; Herald keeps no more.
+pub const MAX_INBOUND_MEDIA: usize = 10;
 
 /// The text of an inbound webhook, `None` without a usable `From` or `To` number.
 pub fn inbound_sms(params: &Params) -> Option<InboundSms> {
@@ -78,7 +91,27 @@ pub fn inbound_sms(params: &Params) -> Option<InboundSms> {
             .get("MessageSid")
             .or_else(|| params.get("SmsMessageSid"))
             .map(str::to_string),
+        media: inbound_media(params),
     })
+}
+
+fn inbound_media(params: &Params) -> Vec<InboundMedia> {
+    let count = params
+        .get("NumMedia")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(MAX_INBOUND_MEDIA);
+    (0..count)
+        .filter_map(|i| {
+            Some(InboundMedia {
+                url: params.get(&format!("MediaUrl{i}"))?.to_string(),
+                content_type: params
+                    .get(&format!("MediaContentType{i}"))
+                    .unwrap_or("application/octet-stream")
+                    .to_string(),
+            })
+        })
+        .collect()
 }
 
 /// The answer to an inbound webhook: replies leave through Herald's own queue, never as TwiML.

@@ -95,7 +95,13 @@ pub async fn accept(
     });
     match deps
         .store
-        .accept_message(message, job, claim.as_ref(), Some(thread))
+        .accept_with_attachments(
+            message,
+            &request.attachments,
+            job,
+            claim.as_ref(),
+            Some(thread),
+        )
         .await?
     {
         AcceptOutcome::Existing(first) => {

@@ -25,6 +25,8 @@ fn request(protocol: Protocol, direction: Direction, body: &str) -> SendRequest 
     SendRequest {
         body: body.into(),
         subject: None,
+        html_body: None,
+        attachments: Vec::new(),
         is_manual: true,
         protocol,
         direction,

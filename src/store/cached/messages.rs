@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::CachedStore;
 use crate::domain::PhoneNumber;
+use crate::domain::attachment::Attachment;
 use crate::domain::directory::Department;
 use crate::domain::message::{Message, MessageError, MessageStatus};
 use crate::store::*;
@@ -23,6 +24,19 @@ impl MessageStore for CachedStore {
     ) -> StoreResult<AcceptOutcome> {
         self.inner
             .accept_message(message, job, idempotency, thread)
+            .await
+    }
+
+    async fn accept_with_attachments(
+        &self,
+        message: &Message,
+        attachments: &[Attachment],
+        job: Option<NewJob>,
+        idempotency: Option<&IdempotencyClaim>,
+        thread: Option<ThreadOwner>,
+    ) -> StoreResult<AcceptOutcome> {
+        self.inner
+            .accept_with_attachments(message, attachments, job, idempotency, thread)
             .await
     }
 
@@ -149,6 +163,13 @@ impl MessageStore for CachedStore {
 
     async fn departments_by_sender(&self, number: &PhoneNumber) -> StoreResult<Vec<Department>> {
         self.inner.departments_by_sender(number).await
+    }
+
+    async fn departments_by_email_sender(
+        &self,
+        address: &crate::domain::EmailAddress,
+    ) -> StoreResult<Vec<Department>> {
+        self.inner.departments_by_email_sender(address).await
     }
 
     async fn last_to_text(

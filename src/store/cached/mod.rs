@@ -17,6 +17,7 @@
 mod admin_actions;
 mod admin_ops;
 mod admin_reads;
+mod attachments;
 mod map;
 mod messages;
 

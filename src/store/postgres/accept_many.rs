@@ -15,7 +15,7 @@ use super::{JOBS_CHANNEL, at};
 use crate::domain::message::Message;
 use crate::store::{NewJob, StoreResult, ThreadOwner};
 
-/// PostgreSQL allows 65,535 bound values per statement; a message row has 29.
+/// PostgreSQL allows 65,535 bound values per statement; a message row has 32.
 const ROWS_PER_STATEMENT: usize = 2_000;
 
 /// What one accepted message writes.
@@ -78,7 +78,9 @@ async fn insert_messages(conn: &mut PgConnection, batch: &[Accepted<'_>]) -> Sto
             .push_bind(m.sender.clone())
             .push_bind(at(m.created_at))
             .push_bind(at(m.updated_at))
-            .push_bind(m.held_until.map(at));
+            .push_bind(m.held_until.map(at))
+            .push_bind(m.html_body.clone())
+            .push_bind(Json(m.attachments.clone()));
     });
     // Each batch size is its own statement text: not worth a place in the statement cache.
     q.build().persistent(false).execute(&mut *conn).await?;

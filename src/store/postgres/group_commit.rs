@@ -55,7 +55,7 @@ async fn commit(pool: &PgPool, batch: Vec<Waiting<Accept, AcceptOutcome>>) {
             tracing::warn!(error = %e, messages = batch.len(), "batch insert failed; writing one by one");
             for w in batch {
                 let a = &w.item;
-                let outcome = accept_alone(pool, &a.message, a.job, None, a.thread).await;
+                let outcome = accept_alone(pool, &a.message, &[], a.job, None, a.thread).await;
                 w.answer(outcome);
             }
         }

@@ -9,7 +9,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{CALLBACKS_CHANNEL, JOBS_CHANNEL, PgStore, at, claims, corrupt, group_commit};
+use crate::domain::attachment::Attachment;
 use crate::domain::message::Message;
+use crate::store::attachments::insert_attachments;
 use crate::store::batcher::Batcher;
 use crate::store::message_rows::{
     insert_attempts, insert_job, insert_message, message_from_row, move_job, update_message,
@@ -34,14 +36,16 @@ impl MessageBackend for PgStore {
     async fn accept_message(
         &self,
         message: &Message,
+        attachments: &[Attachment],
         job: Option<NewJob>,
         idempotency: Option<&IdempotencyClaim>,
         thread: Option<ThreadOwner>,
     ) -> StoreResult<AcceptOutcome> {
         // A key is claimed in a transaction of its own: claiming it may wait for another
         // node's transaction holding the same key, and a whole batch must not wait with it.
-        if idempotency.is_some() {
-            return accept_alone(&self.pool, message, job, idempotency, thread).await;
+        // Attachments, megabytes each, go in a transaction of their own too.
+        if idempotency.is_some() || !attachments.is_empty() {
+            return accept_alone(&self.pool, message, attachments, job, idempotency, thread).await;
         }
         self.accepts
             .submit(group_commit::Accept {
@@ -212,6 +216,7 @@ pub(super) async fn notify(conn: &mut PgConnection, channel: &'static str) -> St
 pub(super) async fn accept_alone(
     pool: &PgPool,
     message: &Message,
+    attachments: &[Attachment],
     job: Option<NewJob>,
     idempotency: Option<&IdempotencyClaim>,
     thread: Option<ThreadOwner>,
@@ -269,6 +274,7 @@ pub(super) async fn accept_alone(
         }
     }
     insert_message::<PgStore>(&mut tx, message).await?;
+    insert_attachments::<PgStore>(&mut tx, message.uuid, attachments).await?;
     if let Some(job) = job {
         insert_job::<PgStore>(&mut tx, message.uuid, &job).await?;
         // A leased job is being sent inline by this request: no worker could take it.

@@ -10,7 +10,7 @@ use super::ms;
 use crate::domain::message::Message;
 use crate::store::{NewJob, StoreResult, ThreadOwner};
 
-/// SQLite allows 32,766 bound values per statement; a message row has 29.
+/// SQLite allows 32,766 bound values per statement; a message row has 32.
 const ROWS_PER_STATEMENT: usize = 1_000;
 
 /// What one accepted message writes (its key, if any, is handled elsewhere).
@@ -46,12 +46,13 @@ async fn insert_messages(conn: &mut SqliteConnection, batch: &[Accepted<'_>]) ->
             [json(&m.cc)?, json(&m.bcc)?, json(&m.options)?],
             json(&m.callback_metadata)?,
             json(&m.warnings)?,
+            json(&m.attachments)?,
         ));
     }
     let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO messages ({MESSAGE_COLUMNS}) "));
     q.push_values(
         rows,
-        |mut b, (m, [cc, bcc, options], metadata, warnings)| {
+        |mut b, (m, [cc, bcc, options], metadata, warnings, attachments)| {
             b.push_bind(m.uuid.to_string())
                 .push_bind(m.dealer_uuid.to_string())
                 .push_bind(m.department_uuid.to_string())
@@ -81,7 +82,9 @@ async fn insert_messages(conn: &mut SqliteConnection, batch: &[Accepted<'_>]) ->
                 .push_bind(m.sender.clone())
                 .push_bind(ms(m.created_at))
                 .push_bind(ms(m.updated_at))
-                .push_bind(m.held_until.map(ms));
+                .push_bind(m.held_until.map(ms))
+                .push_bind(m.html_body.clone())
+                .push_bind(attachments);
         },
     );
     // Each batch size is its own statement text: not worth a place in the statement cache.

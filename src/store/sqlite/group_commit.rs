@@ -6,13 +6,15 @@
 //! All messages without an idempotency key go in with one statement per table
 //! (`accept_many`); should that fail, they are written again one by one, each in a savepoint
 //! of its own, so a failing message rolls back alone and fails alone. Messages with a key are
-//! always written one by one: each first looks for an earlier use of its key.
+//! always written one by one: each first looks for an earlier use of its key; so are messages
+//! with attachments, whose files go in a table of their own.
 
 use sqlx::{Acquire, SqliteConnection};
 
 use super::accept_many::{Accepted, accept_many_in};
 use super::messages::accept_in;
 use super::writer::Writer;
+use crate::domain::attachment::Attachment;
 use crate::domain::message::Message;
 use crate::store::batcher::{Batcher, Waiting};
 use crate::store::{AcceptOutcome, IdempotencyClaim, NewJob, StoreError, StoreResult, ThreadOwner};
@@ -25,6 +27,15 @@ pub(super) struct Accept {
     pub job: Option<NewJob>,
     pub claim: Option<IdempotencyClaim>,
     pub thread: Option<ThreadOwner>,
+    pub attachments: Vec<Attachment>,
+}
+
+impl Accept {
+    /// Written one by one: a key is looked up first, and attachments have a table of their
+    /// own that the fast path does not write.
+    fn alone(&self) -> bool {
+        self.claim.is_some() || !self.attachments.is_empty()
+    }
 }
 
 /// Accepts queue here; each answer comes once its batch is durable (or refused).
@@ -46,14 +57,14 @@ async fn commit(writer: &Writer, batch: Vec<Waiting<Accept, AcceptOutcome>>) {
     let mut outcomes: Vec<Option<StoreResult<AcceptOutcome>>> =
         batch.iter().map(|_| None).collect();
     for (a, outcome) in batch.iter().zip(outcomes.iter_mut()) {
-        if a.item.claim.is_some() {
+        if a.item.alone() {
             *outcome = Some(accept_alone(&mut tx, &a.item).await);
         }
     }
     let plain: Vec<Accepted> = batch
         .iter()
         .map(|w| &w.item)
-        .filter(|a| a.claim.is_none())
+        .filter(|a| !a.alone())
         .map(|a| Accepted {
             message: &a.message,
             job: a.job,
@@ -62,7 +73,7 @@ async fn commit(writer: &Writer, batch: Vec<Waiting<Accept, AcceptOutcome>>) {
         .collect();
     if !plain.is_empty() && !accept_together(&mut tx, &plain).await {
         for (a, outcome) in batch.iter().zip(outcomes.iter_mut()) {
-            if a.item.claim.is_none() {
+            if !a.item.alone() {
                 *outcome = Some(accept_alone(&mut tx, &a.item).await);
             }
         }
@@ -107,6 +118,7 @@ async fn accept_alone(tx: &mut SqliteConnection, a: &Accept) -> StoreResult<Acce
     let outcome = accept_in(
         &mut savepoint,
         &a.message,
+        &a.attachments,
         a.job,
         a.claim.as_ref(),
         a.thread,

@@ -9,7 +9,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{SqliteStore, parse_uuid};
+use crate::domain::attachment::Attachment;
 use crate::domain::message::Message;
+use crate::store::attachments::insert_attachments;
 use crate::store::backend::{Backend, Query, Row};
 use crate::store::batcher::Batcher;
 use crate::store::message_rows::{
@@ -39,6 +41,7 @@ impl MessageBackend for SqliteStore {
     async fn accept_message(
         &self,
         message: &Message,
+        attachments: &[Attachment],
         job: Option<NewJob>,
         idempotency: Option<&IdempotencyClaim>,
         thread: Option<ThreadOwner>,
@@ -49,6 +52,7 @@ impl MessageBackend for SqliteStore {
                 job,
                 claim: idempotency.cloned(),
                 thread,
+                attachments: attachments.to_vec(),
             })
             .await
     }
@@ -277,6 +281,7 @@ pub(super) async fn finish_job_in(
 pub(super) async fn accept_in(
     conn: &mut SqliteConnection,
     message: &Message,
+    attachments: &[Attachment],
     job: Option<NewJob>,
     idempotency: Option<&IdempotencyClaim>,
     thread: Option<ThreadOwner>,
@@ -319,6 +324,7 @@ pub(super) async fn accept_in(
         .await?;
     }
     insert_message::<SqliteStore>(conn, message).await?;
+    insert_attachments::<SqliteStore>(conn, message.uuid, attachments).await?;
     if let Some(job) = job {
         insert_job::<SqliteStore>(conn, message.uuid, &job).await?;
     }

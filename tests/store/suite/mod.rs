@@ -160,6 +160,8 @@ pub(crate) fn message(
         is_manual: true,
         body: "Hello".into(),
         subject: None,
+        html_body: None,
+        attachments: Vec::new(),
         recipient: Recipient::Phone(PhoneNumber::parse("+14155550199").unwrap()),
         cc: vec![],
         bcc: vec![],
