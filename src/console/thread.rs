@@ -86,6 +86,13 @@ pub async fn show(
                     }
                     @if let Some(s) = &m.subject { div { strong { (s) } } }
                     div.body { (m.composed_body.as_deref().unwrap_or(&m.body)) }
+                    @if !m.attachments.is_empty() {
+                        ul.attachments {
+                            @for a in &m.attachments {
+                                li { (a.file_name) " (" (a.content_type) ", " (a.size) " bytes)" }
+                            }
+                        }
+                    }
                 }
             }
         }

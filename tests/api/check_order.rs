@@ -82,6 +82,8 @@ fn integrator_routes(department: Uuid, user: Uuid, customer: Uuid) -> Vec<(Metho
 async fn spawn_guarded_app() -> TestApp {
     spawn_app_with(|s| {
         s.http.body_limit_bytes = BODY_LIMIT;
+        // The send endpoint (and the inbound email webhook) has a limit of its own.
+        s.http.send_body_limit_bytes = BODY_LIMIT;
         s.text.twilio.auth_token = Some(SecretString::from("twilio-auth-token"));
         s.webhooks.postmark_username = Some(HOOK_USER.into());
         s.webhooks.postmark_password = Some(SecretString::from(HOOK_PASSWORD));

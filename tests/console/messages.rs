@@ -69,7 +69,7 @@ async fn a_failed_message_is_found_by_filter_and_shows_why_it_failed() {
 }
 
 #[tokio::test]
-async fn a_thread_shows_both_directions_in_order_and_a_hostile_name_as_text() {
+async fn a_thread_shows_both_directions_in_order_with_attachments_and_a_hostile_name_as_text() {
     let app = spawn_app().await;
     let shop = shop(&app).await;
     let name = "<script>alert(1)</script>";
@@ -82,7 +82,8 @@ async fn a_thread_shows_both_directions_in_order_and_a_hostile_name_as_text() {
         .await[0];
     let path = crate::send_support::message_path(&shop.tenant, shop.tenant.user, customer);
     let body = json!({
-        "messageAttributes": {"body": "<b>first</b>", "isManual": true, "protocol": "TEXT", "type": "OUTGOING"},
+        "messageAttributes": {"body": "<b>first</b>", "isManual": true, "protocol": "TEXT", "type": "OUTGOING",
+            "attachments": [{"fileName": "<img src=x onerror=alert(1)>.jpg", "contentType": "image/jpeg", "content": "/9j/4AAQ"}]},
         "messageSendingAttributes": {"communicationValueOfCustomer": "+14155550123"}
     });
     assert_ok(
@@ -129,6 +130,10 @@ async fn a_thread_shows_both_directions_in_order_and_a_hostile_name_as_text() {
         "no alert opened"
     );
     assert!(thread.contains("<b>first</b>"), "{thread}");
+    assert!(
+        thread.contains("<img src=x onerror=alert(1)>.jpg (image/jpeg, 6 bytes)"),
+        "the attachment, its name as text: {thread}"
+    );
     let first = thread.find("<b>first</b>").unwrap();
     let second = thread
         .find("second, from the customer")
