@@ -4,9 +4,10 @@
 use super::plan::Facts;
 use super::step::Deliverer;
 use crate::domain::codes::ErrorCode;
-use crate::domain::message::{Message, MessageError, Recipient};
+use crate::domain::message::{Message, MessageError, Protocol, Recipient};
 use crate::domain::optout::OptState;
 use crate::domain::policy::DeliveryFacts;
+use crate::store::MediaKey;
 use crate::store::blacklist::is_blacklisted;
 
 impl Deliverer {
@@ -64,6 +65,37 @@ impl Deliverer {
                 )
             }
         };
+        // A text's media URLs need only the token secrets (the provider fetches the bytes
+        // from the media route); an email carries the bytes themselves.
+        let (mut media, mut files) = (Vec::new(), Vec::new());
+        if !message.attachments.is_empty() {
+            match message.protocol {
+                Protocol::Text => {
+                    let secrets = self.store.media_secrets_of(message.uuid).await?;
+                    media = message
+                        .attachments
+                        .iter()
+                        .filter_map(|info| {
+                            let (_, secret) =
+                                secrets.iter().find(|(uuid, _)| *uuid == info.uuid)?;
+                            Some(MediaKey {
+                                info: info.clone(),
+                                secret: secret.clone(),
+                            })
+                        })
+                        .collect();
+                }
+                Protocol::Email => {
+                    files = self
+                        .store
+                        .attachments_of(message.uuid)
+                        .await?
+                        .into_iter()
+                        .map(|s| s.attachment)
+                        .collect();
+                }
+            }
+        }
         let delivery = DeliveryFacts {
             purpose: message.purpose,
             protocol: message.protocol,
@@ -80,11 +112,8 @@ impl Deliverer {
             dealer,
             user,
             customer_zone: customer.and_then(|c| c.time_zone),
-            attachments: if message.attachments.is_empty() {
-                Vec::new()
-            } else {
-                self.store.attachments_of(message.uuid).await?
-            },
+            media,
+            files,
         }))
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::domain::attachment::Attachment;
 use crate::domain::codes::ErrorCode;
 use crate::domain::compose::{compose, compose_html, email_from, email_subject};
 use crate::domain::directory::{Dealer, Department, RateLimits, User};
@@ -16,7 +17,7 @@ use crate::domain::policy::{Decision, DeliveryFacts, decide};
 use crate::domain::quiet_hours::settings::ZoneName;
 use crate::domain::quiet_hours::{Calendar, applies};
 use crate::providers::{Outgoing, Receipt};
-use crate::store::{MessageUpdate, StoredAttachment};
+use crate::store::{MediaKey, MessageUpdate};
 
 /// Everything the rules and the provider need, read fresh at send time.
 pub(super) struct Facts {
@@ -27,8 +28,10 @@ pub(super) struct Facts {
     pub user: Option<User>,
     /// The customer's own zone, when set: the recipient's clock (SPEC 5.5).
     pub customer_zone: Option<ZoneName>,
-    /// The message's attachments, with their bytes and token secrets (SPEC 4.5).
-    pub attachments: Vec<StoredAttachment>,
+    /// A text's attachments, as its media URLs need them: the token secrets (SPEC 4.5).
+    pub media: Vec<MediaKey>,
+    /// An email's attachments, with their bytes.
+    pub files: Vec<Attachment>,
 }
 
 /// What a step does with a message whose facts are gathered (and whose earlier hand-over, if
@@ -201,18 +204,12 @@ pub(super) fn compose_outgoing(
             }
             media_urls.extend(
                 facts
-                    .attachments
+                    .media
                     .iter()
                     .map(|a| media_url(public_base_url, a, now)),
             );
         }
-        Protocol::Email => {
-            attachments = facts
-                .attachments
-                .iter()
-                .map(|a| a.attachment.clone())
-                .collect();
-        }
+        Protocol::Email => attachments = facts.files.clone(),
     }
     // An email of attachments alone still has a text part: providers refuse an empty one.
     let body = if message.protocol == Protocol::Email
@@ -245,12 +242,8 @@ pub(super) fn compose_outgoing(
 
 /// `<public_base_url>/media/<attachmentUUID>/<fileName>?token=<token>` (SPEC 4.5), the name
 /// percent-encoded as one path segment.
-pub(super) fn media_url(
-    public_base_url: &str,
-    a: &StoredAttachment,
-    now: OffsetDateTime,
-) -> String {
-    let info = &a.attachment.info;
+pub(super) fn media_url(public_base_url: &str, a: &MediaKey, now: OffsetDateTime) -> String {
+    let info = &a.info;
     let name = percent_encoding::utf8_percent_encode(&info.file_name, PATH_SEGMENT);
     let token = media_token::mint(&a.secret, info.uuid, now);
     format!("{public_base_url}/media/{}/{name}?token={token}", info.uuid)

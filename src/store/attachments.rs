@@ -12,6 +12,13 @@ use super::StoreResult;
 use super::backend::{Backend, Query, Row};
 use crate::domain::attachment::{Attachment, AttachmentInfo};
 
+/// What a text's media URL is made of: the attachment, and the secret its token is keyed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaKey {
+    pub info: AttachmentInfo,
+    pub secret: Vec<u8>,
+}
+
 /// An attachment as kept: its bytes, and the secret its media URL tokens are keyed with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAttachment {
@@ -24,6 +31,9 @@ pub struct StoredAttachment {
 pub trait AttachmentStore: Send + Sync + 'static {
     /// The attachments of `message`, in the order they were sent.
     async fn attachments_of(&self, message: Uuid) -> StoreResult<Vec<StoredAttachment>>;
+    /// The token secret of each attachment of `message`, by attachment UUID, without the
+    /// bytes: what a text's media URLs need.
+    async fn media_secrets_of(&self, message: Uuid) -> StoreResult<Vec<(Uuid, Vec<u8>)>>;
     /// One attachment, by its own UUID.
     async fn attachment(&self, uuid: Uuid) -> StoreResult<Option<StoredAttachment>>;
 }
@@ -41,6 +51,19 @@ impl<S: Backend> AttachmentStore for S {
             .fetch_all(&mut conn)
             .await?;
         rows.iter().map(from_row).collect()
+    }
+
+    async fn media_secrets_of(&self, message: Uuid) -> StoreResult<Vec<(Uuid, Vec<u8>)>> {
+        let mut conn = self.read().await?;
+        let rows = S::query(
+            "SELECT uuid, secret FROM attachments WHERE message_uuid = $1 ORDER BY position",
+        )
+        .uuid(message)
+        .fetch_all(&mut conn)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.uuid("uuid")?, r.field("secret")?)))
+            .collect()
     }
 
     async fn attachment(&self, uuid: Uuid) -> StoreResult<Option<StoredAttachment>> {

@@ -38,7 +38,7 @@ pub mod sqlite;
 pub use admin_actions::AdminActionStore;
 pub use admin_ops::AdminOpsStore;
 pub use admin_reads::AdminReadStore;
-pub use attachments::{AttachmentStore, StoredAttachment};
+pub use attachments::{AttachmentStore, MediaKey, StoredAttachment};
 pub use cached::CachedStore;
 pub use compliance::{
     ComplianceStore, CustomerLock, LockOutcome, OptChange, OptHistoryEntry, UnlockOutcome,

@@ -637,3 +637,27 @@ async fn each_limit_refuses_and_the_send_endpoint_alone_takes_large_bodies() {
     );
     assert_error(send(&app, &shop, huge).await, 413, "REQUEST_TOO_LARGE").await;
 }
+
+#[tokio::test]
+async fn a_synchronous_mms_is_answered_once_twilio_has_fetched_its_picture() {
+    let twilio = FakeTwilio::start().await;
+    let app = spawn_twilio(&twilio).await;
+    let shop = shop(&app).await;
+    let photo = jpeg(20_000, 10);
+    let response = send(
+        &app,
+        &shop,
+        with(
+            "TEXT",
+            json!({"body": "Your car", "attachments": [attachment("car.jpg", "image/jpeg", &photo)]}),
+            json!({"sendSynchronously": true}),
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["messageStatus"], "SENT");
+    let created = twilio.created();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].media[0].bytes, photo);
+}

@@ -85,7 +85,8 @@ fn facts_for(message: &Message, department: Department) -> Facts {
         department,
         user: Some(user),
         customer_zone: None,
-        attachments: Vec::new(),
+        media: Vec::new(),
+        files: Vec::new(),
     }
 }
 
@@ -438,4 +439,43 @@ fn time_spent_held_does_not_count_towards_max_age() {
         plan(&message, &facts, 1, soon_after, MAX_AGE),
         Plan::Send { .. }
     ));
+}
+
+#[test]
+fn a_texts_attachments_follow_the_vcard_as_tokened_media_urls_and_an_emails_travel_whole() {
+    use crate::domain::attachment::{Attachment, AttachmentInfo};
+    use crate::domain::media_token;
+    let (mut message, mut facts) = sendable();
+    let info = AttachmentInfo {
+        uuid: Uuid::now_v7(),
+        file_name: "rotor left.jpg".into(),
+        content_type: "image/jpeg".into(),
+        size: 3,
+    };
+    facts.media = vec![MediaKey {
+        info: info.clone(),
+        secret: b"secret".to_vec(),
+    }];
+    message.options.send_v_card = true;
+    let urls = compose_outgoing(&message, &facts, "https://h.example", created()).media_urls;
+    assert_eq!(urls.len(), 2);
+    let prefix = format!(
+        "https://h.example/media/{}/rotor%20left.jpg?token=",
+        info.uuid
+    );
+    let token = urls[1].strip_prefix(&prefix).expect("the media URL");
+    assert!(media_token::verify(b"secret", info.uuid, token, created()));
+
+    message.protocol = Protocol::Email;
+    message.recipient = Recipient::Email(EmailAddress::parse("john@example.com").unwrap());
+    message.body = String::new();
+    facts.files = vec![Attachment::new(
+        "ro.pdf".into(),
+        "application/pdf".into(),
+        b"%PDF".to_vec(),
+    )];
+    let outgoing = compose_outgoing(&message, &facts, "https://h.example", created());
+    assert!(outgoing.media_urls.is_empty());
+    assert_eq!(outgoing.attachments, facts.files);
+    assert_eq!(outgoing.body, "Attached: ro.pdf");
 }

@@ -13,6 +13,10 @@ impl AttachmentStore for CachedStore {
         self.inner.attachments_of(message).await
     }
 
+    async fn media_secrets_of(&self, message: Uuid) -> StoreResult<Vec<(Uuid, Vec<u8>)>> {
+        self.inner.media_secrets_of(message).await
+    }
+
     async fn attachment(&self, uuid: Uuid) -> StoreResult<Option<StoredAttachment>> {
         self.inner.attachment(uuid).await
     }
