@@ -7,13 +7,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use mail_parser::MimeHeaders as _;
 use reqwest::Method;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::fake_postmark::{FakePostmark, SERVER_TOKEN};
+use crate::fake_postmark::FakePostmark;
 use crate::fake_smtp::FakeSmtp;
-use crate::fake_twilio::{ACCOUNT_SID, AUTH_TOKEN, FakeTwilio};
-use crate::helpers::{TestApp, assert_error, error_descriptions, spawn_app_with};
+use crate::fake_twilio::FakeTwilio;
+use crate::helpers::{TestApp, assert_error, error_descriptions};
 use crate::receiver::Receiver;
 use crate::send_support::*;
 
@@ -72,16 +71,7 @@ fn with(protocol: &str, attributes: Value, sending: Value) -> Value {
 }
 
 async fn spawn_twilio(twilio: &FakeTwilio) -> TestApp {
-    let base_url = twilio.base_url.clone();
-    let app = spawn_app_with(move |s| {
-        callback_settings(s);
-        s.public_base_url = Some(PUBLIC.into());
-        s.text.provider = herald::config::TextProviderKind::Twilio;
-        s.text.twilio.account_sid = Some(ACCOUNT_SID.into());
-        s.text.twilio.auth_token = Some(SecretString::from(AUTH_TOKEN));
-        s.text.twilio.base_url = base_url;
-    })
-    .await;
+    let app = crate::twilio_flow::spawn_twilio_app(twilio).await;
     // Twilio reaches Herald's public address; the test's proxy is this mapping.
     twilio.fetch_media_via(PUBLIC, &app.address);
     app
@@ -156,20 +146,7 @@ async fn an_mms_carries_the_jpeg_twilio_fetched_through_its_media_url_byte_for_b
     assert_eq!(receiver.next().await.body["messageStatus"], "SENT");
 
     // The thread lists them too.
-    let thread: Value = app
-        .call(
-            &shop.tenant.credential,
-            Method::GET,
-            &format!(
-                "/communications/department/{}/customer/{}/messages",
-                shop.tenant.department, shop.john
-            ),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let thread = thread(&app, &shop).await;
     assert_eq!(thread["messages"][0]["attachments"], Value::Array(listed));
 }
 
@@ -299,14 +276,7 @@ async fn a_media_url_answers_only_with_its_own_token_until_it_expires() {
 #[tokio::test]
 async fn an_email_with_a_pdf_and_html_goes_through_postmark() {
     let mut postmark = FakePostmark::start().await;
-    let base_url = postmark.base_url.clone();
-    let app = spawn_app_with(move |s| {
-        callback_settings(s);
-        s.email.provider = herald::config::EmailProviderKind::Postmark;
-        s.email.postmark.server_token = Some(SecretString::from(SERVER_TOKEN));
-        s.email.postmark.base_url = base_url;
-    })
-    .await;
+    let app = crate::postmark_flow::spawn_postmark_app(&postmark, false).await;
     let shop = shop(&app).await;
     let order = pdf(300_000);
 
@@ -360,13 +330,7 @@ async fn an_email_with_a_pdf_and_html_goes_through_postmark() {
 #[tokio::test]
 async fn an_email_with_a_pdf_and_html_goes_through_smtp_as_mixed_and_alternative_parts() {
     let mut smtp = FakeSmtp::start().await;
-    let url = smtp.url(None);
-    let app = spawn_app_with(move |s| {
-        callback_settings(s);
-        s.email.provider = herald::config::EmailProviderKind::Smtp;
-        s.email.smtp.url = Some(SecretString::from(url));
-    })
-    .await;
+    let app = crate::smtp_flow::spawn_smtp_app(&smtp).await;
     let shop = shop(&app).await;
     let order = pdf(120_000);
 
@@ -414,13 +378,7 @@ async fn an_email_with_a_pdf_and_html_goes_through_smtp_as_mixed_and_alternative
 #[tokio::test]
 async fn an_html_email_without_attachments_is_alternative_and_a_plain_one_stays_plain() {
     let mut smtp = FakeSmtp::start().await;
-    let url = smtp.url(None);
-    let app = spawn_app_with(move |s| {
-        callback_settings(s);
-        s.email.provider = herald::config::EmailProviderKind::Smtp;
-        s.email.smtp.url = Some(SecretString::from(url));
-    })
-    .await;
+    let app = crate::smtp_flow::spawn_smtp_app(&smtp).await;
     let shop = shop(&app).await;
     let html = with(
         "EMAIL",

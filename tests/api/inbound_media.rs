@@ -32,22 +32,12 @@ async fn spawn(twilio: &FakeTwilio) -> TestApp {
     .await
 }
 
-async fn thread(app: &TestApp, shop: &Shop) -> Vec<Value> {
-    let answer: Value = app
-        .call(
-            &shop.tenant.credential,
-            Method::GET,
-            &format!(
-                "/communications/department/{}/customer/{}/messages",
-                shop.tenant.department, shop.john
-            ),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    answer["messages"].as_array().unwrap().clone()
+/// The messages of John's thread, newest first.
+async fn thread_messages(app: &TestApp, shop: &Shop) -> Vec<Value> {
+    thread(app, shop).await["messages"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 /// The bytes of an attachment of a recorded message, as the store keeps them: read back
@@ -90,7 +80,7 @@ async fn an_inbound_mms_keeps_its_media_fetched_with_the_accounts_credentials() 
         .await;
     assert_eq!(answered.status(), 200);
 
-    let messages = thread(&app, &shop).await;
+    let messages = thread_messages(&app, &shop).await;
     let incoming = &messages[0];
     assert_eq!(incoming["type"], "INCOMING");
     assert_eq!(incoming["body"], "Here is the dent");
@@ -146,7 +136,7 @@ async fn a_customers_email_reply_lands_in_the_thread_with_its_attachments() {
         .await;
     assert_eq!(again.status(), 200);
 
-    let messages = thread(&app, &shop).await;
+    let messages = thread_messages(&app, &shop).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     let reply = &messages[0];
     assert_eq!(reply["type"], "INCOMING");
@@ -164,7 +154,7 @@ async fn a_customers_email_reply_lands_in_the_thread_with_its_attachments() {
         .post_webhook(&url, Some((HOOK_USER, "wrong")), &payload)
         .await;
     assert_eq!(refused.status(), 401);
-    assert_eq!(thread(&app, &shop).await.len(), 1);
+    assert_eq!(thread_messages(&app, &shop).await.len(), 1);
 }
 
 #[tokio::test]
@@ -189,7 +179,7 @@ async fn an_email_from_an_unknown_address_is_kept_with_no_customer() {
         )
         .await;
     assert_eq!(response.status(), 200);
-    assert!(thread(&app, &shop).await.is_empty(), "not John's");
+    assert!(thread_messages(&app, &shop).await.is_empty(), "not John's");
     // The operator's message log has it, from the address, with no customer.
     let log = app
         .admin_ok(

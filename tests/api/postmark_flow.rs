@@ -13,7 +13,7 @@ use crate::send_support::*;
 const HOOK_USER: &str = "postmark";
 const HOOK_PASSWORD: &str = "hook-password";
 
-async fn spawn_postmark_app(postmark: &FakePostmark, webhook_auth: bool) -> TestApp {
+pub(crate) async fn spawn_postmark_app(postmark: &FakePostmark, webhook_auth: bool) -> TestApp {
     let base_url = postmark.base_url.clone();
     spawn_app_with(move |s| {
         callback_settings(s);

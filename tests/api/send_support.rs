@@ -158,3 +158,20 @@ pub async fn message_status(app: &TestApp, shop: &Shop, message: &str) -> Value 
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
+
+/// John's thread, newest first: the thread endpoint's whole answer.
+pub async fn thread(app: &TestApp, shop: &Shop) -> Value {
+    let response = app
+        .call(
+            &shop.tenant.credential,
+            Method::GET,
+            &format!(
+                "/communications/department/{}/customer/{}/messages",
+                shop.tenant.department, shop.john
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}

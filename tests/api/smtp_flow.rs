@@ -8,7 +8,7 @@ use crate::helpers::{TestApp, spawn_app_with};
 use crate::receiver::Receiver;
 use crate::send_support::*;
 
-async fn spawn_smtp_app(smtp: &FakeSmtp) -> TestApp {
+pub(crate) async fn spawn_smtp_app(smtp: &FakeSmtp) -> TestApp {
     let url = smtp.url(None);
     spawn_app_with(move |s| {
         callback_settings(s);

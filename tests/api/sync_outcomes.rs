@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -94,20 +93,7 @@ async fn a_repeat_while_the_first_send_is_in_flight_is_message_send_lock_not_obt
     // The first message is durable before it is sent: once it is in the thread, the slow
     // provider is still holding its send.
     eventually("the first message on record", || async {
-        let thread: Value = app
-            .call(
-                &shop.tenant.credential,
-                Method::GET,
-                &format!(
-                    "/communications/department/{}/customer/{}/messages",
-                    shop.tenant.department, shop.john
-                ),
-                None,
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
+        let thread = thread(&app, &shop).await;
         (!thread["messages"].as_array().unwrap().is_empty()).then_some(())
     })
     .await;

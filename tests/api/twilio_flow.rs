@@ -2,7 +2,6 @@
 //! the fake Twilio, receipts and inbound texts posted to Herald's webhooks signed with the
 //! fake's auth token.
 
-use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -295,20 +294,7 @@ async fn an_inbound_stop_is_recorded_opts_out_and_is_answered_through_twilio() {
         .post_signed(&app.url("/webhooks/twilio/inbound"), INBOUND_URL, &params)
         .await;
     assert_eq!(again.status(), 200);
-    let thread: Value = app
-        .call(
-            &shop.tenant.credential,
-            Method::GET,
-            &format!(
-                "/communications/department/{}/customer/{}/messages",
-                shop.tenant.department, shop.john
-            ),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let thread = thread(&app, &shop).await;
     let incoming: Vec<&Value> = thread["messages"]
         .as_array()
         .unwrap()
